@@ -1,0 +1,3 @@
+from elforge.cli.main import entry
+
+entry()

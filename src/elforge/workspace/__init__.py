@@ -1,0 +1,1 @@
+"""Workspaces: a folder with ``elforge.toml``, the store, mirrors and artifacts."""

@@ -1,0 +1,55 @@
+"""Shared fixtures: where the third-party test data lives, and a CLI runner."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTDATA = Path(os.environ.get("ELFORGE_TESTDATA", ROOT.parent / "shared" / "testdata"))
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """../shared/testdata, read in place. Missing data is an error, not a skip."""
+    if not (TESTDATA / "MANIFEST.tsv").is_file():
+        pytest.fail(f"test data not found at {TESTDATA} (set ELFORGE_TESTDATA)")
+    return TESTDATA
+
+
+def require_tool(*names: str) -> None:
+    """Fail (not skip) when a system tool that `make test` installs is missing."""
+    for name in names:
+        if shutil.which(name) is None:
+            pytest.fail(f"{name} is not installed; run scripts/install-system-deps.sh")
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str) -> CliResult:
+    """Run the elforge CLI in-process, capturing its output and exit code."""
+    from elforge.cli import common
+    from elforge.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = (common.OPTIONS.quiet, common.OPTIONS.verbose, common.OPTIONS.debug)
+    old_console_file = common.stderr.file
+    common.stderr.file = err
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(list(args))
+    finally:
+        common.stderr.file = old_console_file
+        common.OPTIONS.quiet, common.OPTIONS.verbose, common.OPTIONS.debug = saved
+    return CliResult(code, out.getvalue(), err.getvalue())

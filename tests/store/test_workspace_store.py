@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from conftest import run_cli
+from elforge.errors import ConfigError
+from elforge.store.db import open_store
+from elforge.store.models import Package
+from elforge.workspace.config import load_config
+from elforge.workspace.workspace import Workspace
+
+
+def test_init_creates_config_and_migrated_store(tmp_path: Path) -> None:
+    r = run_cli("init", str(tmp_path / "ws"))
+    assert r.exit_code == 0, r.stderr
+    ws = Workspace.open(tmp_path / "ws")
+    store = open_store(ws.store_url)
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"packages", "upstream_imports", "patch_results", "builds", "artifacts",
+            "comparisons", "advisories"} <= tables  # fmt: skip
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    with store.session() as s, s.begin():
+        s.add(Package(name="bash"))
+    with store.session() as s:
+        assert s.query(Package).one().name == "bash"
+    store.close()
+
+
+def test_second_init_refused(tmp_path: Path) -> None:
+    assert run_cli("init", str(tmp_path)).exit_code == 0
+    r = run_cli("init", str(tmp_path))
+    assert r.exit_code == 1 and "already exists" in r.stderr
+
+
+def test_config_error_names_file_and_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "elforge.toml"
+    cfg.write_text('[executor]\njobs = "many"\n[build]\nbulider = "rpmbuild"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_config(cfg)
+    msg = str(exc.value)
+    assert str(cfg) in msg and "executor.jobs" in msg and "unknown key 'build.bulider'" in msg
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    cfg = tmp_path / "elforge.toml"
+    cfg.write_text("[store\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(cfg)
