@@ -1,0 +1,1 @@
+"""Builders: SRPMs from package trees, binary RPMs with rpmbuild or mock, artifact store."""

@@ -1,0 +1,58 @@
+"""A content-addressed artifact store: ``<workspace>/artifacts/sha256/<2 hex>/<sha256>``.
+
+Files are written to a temporary name in the same folder and renamed into place, so a crash
+never leaves a partial artifact under its final name, and storing the same bytes twice is a
+no-op. The file name an artifact had is kept by the caller (the store's ``artifacts`` rows).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from elforge.build.hashing import file_sha256
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    filename: str
+    sha256: str
+    size: int
+    path: str  # absolute path in the store
+
+    def to_json(self) -> dict[str, object]:
+        return {"filename": self.filename, "sha256": self.sha256, "size": self.size,
+                "path": self.path}  # fmt: skip
+
+
+class ArtifactStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path_for(self, sha256: str) -> Path:
+        return self.root / "sha256" / sha256[:2] / sha256
+
+    def put(self, source: Path) -> StoredArtifact:
+        """Copy ``source`` into the store (atomically) and describe it."""
+        sha = file_sha256(source)
+        dest = self.path_for(sha)
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
+            try:
+                with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                    shutil.copyfileobj(src, out)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, dest)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        return StoredArtifact(source.name, sha, dest.stat().st_size, str(dest))
+
+    def has(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()

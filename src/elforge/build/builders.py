@@ -1,0 +1,301 @@
+"""Build a package tree into a source RPM and binary RPMs, and record how.
+
+The flow is ``rpmbuild -bs`` on the tree, then ``rpmbuild --rebuild`` (or ``mock --rebuild``)
+on the resulting SRPM, each in a scratch ``_topdir`` that is thrown away afterwards; outputs
+go to the content-addressed :class:`ArtifactStore`. A failed build never raises: it returns a
+``failed`` result whose log is kept, so a batch goes on with the other packages.
+
+Trees come in two layouts: dist-git (spec and sources at the root) and exploded
+(``SPECS/*.spec`` and ``SOURCES/``).
+
+On a non-RPM host (Debian) build dependencies cannot be checked against an rpmdb, so
+rpmbuild runs with ``--nodeps`` there and only there; everything the spec needs must be
+on the host (compiler, make). mock never gets ``--nodeps``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from elforge.build.artifacts import ArtifactStore
+from elforge.build.buildroot import host_buildroot, is_rpm_host, mock_buildroot
+from elforge.build.hashing import inputs_hash, lookaside_hashes, tree_hash
+from elforge.errors import FormatError, ToolError
+
+BuilderName = Literal["rpmbuild", "mock"]
+
+# Stable build metadata: the build time comes from the newest changelog entry and the build host
+# is fixed, so rebuilds do not differ in those headers. (The RPMs are still not byte-identical:
+# scratch paths end up in debug data and the payload, so artifact hashes differ per build.)
+REPRODUCIBLE_MACROS = {
+    "source_date_epoch_from_changelog": "1",
+    "use_source_date_epoch_as_buildtime": "1",
+    "clamp_mtime_to_source_epoch": "1",
+    "_buildhost": "elforge.invalid",
+}
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    builder: BuilderName = "rpmbuild"
+    mock_config: str | None = None
+    arch: str | None = None  # rpmbuild --target / mock --arch
+    dist: str | None = None  # the %dist macro, e.g. ".el9"
+    macros: dict[str, str] = field(default_factory=dict)
+    timeout: float = 3600.0
+    reproducible: bool = True
+
+    def all_macros(self) -> dict[str, str]:
+        out = dict(REPRODUCIBLE_MACROS) if self.reproducible else {}
+        if self.dist is not None:
+            out["dist"] = self.dist
+        out.update(self.macros)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"builder": self.builder, "mock_config": self.mock_config, "arch": self.arch,
+                "macros": self.all_macros(), "timeout": self.timeout}  # fmt: skip
+
+
+@dataclass
+class BuiltFile:
+    filename: str
+    nevra: str
+    sha256: str
+    size: int
+    path: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.filename, "nevra": self.nevra, "sha256": self.sha256,
+                "size": self.size, "path": self.path}  # fmt: skip
+
+
+@dataclass
+class BuildResult:
+    package: str
+    status: Literal["built", "failed"]
+    input_hash: str
+    inputs: dict[str, Any]
+    builder: str
+    command: str
+    log_path: str | None
+    duration: float
+    buildroot: list[str]
+    buildroot_note: str
+    nvr: str | None = None
+    srpm: BuiltFile | None = None
+    rpms: list[BuiltFile] = field(default_factory=list)
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": self.package, "status": self.status, "input_hash": self.input_hash,
+            "inputs": self.inputs, "builder": self.builder, "command": self.command,
+            "log_path": self.log_path, "duration": round(self.duration, 3),
+            "buildroot": self.buildroot, "buildroot_note": self.buildroot_note, "nvr": self.nvr,
+            "srpm": self.srpm.to_json() if self.srpm else None,
+            "rpms": [r.to_json() for r in self.rpms], "error": self.error,
+        }  # fmt: skip
+
+
+class BuildFailed(Exception):
+    """Internal: a step failed; the message goes into the result, the log is kept."""
+
+
+@dataclass(frozen=True)
+class TreeLayout:
+    spec: Path
+    sourcedir: Path
+    layout: Literal["distgit", "exploded"]
+
+
+def find_spec(tree: Path) -> TreeLayout:
+    """Locate the spec and the source folder of a dist-git or exploded tree."""
+    if (tree / "SPECS").is_dir():
+        specs = sorted((tree / "SPECS").glob("*.spec"))
+        layout: Literal["distgit", "exploded"] = "exploded"
+        sourcedir = tree / "SOURCES"
+    else:
+        specs = sorted(tree.glob("*.spec"))
+        layout, sourcedir = "distgit", tree
+    if not specs:
+        raise FormatError("no .spec file (expected NAME.spec or SPECS/NAME.spec)", subject=tree)
+    if len(specs) > 1:
+        names = ", ".join(s.name for s in specs)
+        raise FormatError(f"more than one spec file: {names}", subject=tree)
+    return TreeLayout(specs[0], sourcedir, layout)
+
+
+def build_input(tree: Path, name: str, opts: BuildOptions, *, commit: str | None = None) -> dict:
+    """Everything that determines a build's outputs; its hash keys the build."""
+    return {
+        "package": name,
+        "tree": tree_hash(tree),
+        "commit": commit,
+        "lookaside": lookaside_hashes(tree),
+        **opts.to_json(),
+        "host_arch": os.uname().machine,
+    }
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # If the process that started the build is killed (kill -9), take the build down too,
+    # so a crashed run leaves no builder writing into the workspace.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _run_logged(argv: list[str], log: Any, timeout: float, cwd: Path | None = None) -> int:
+    log.write(f"$ {shlex.join(argv)}\n")
+    log.flush()
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                            start_new_session=True, preexec_fn=_die_with_parent)  # fmt: skip
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.write(f"\n*** killed after the {timeout:.0f} s build timeout\n")
+        raise BuildFailed(f"timed out after {timeout:.0f} s") from None
+
+
+def _define_args(macros: dict[str, str]) -> list[str]:
+    args: list[str] = []
+    for key, value in sorted(macros.items()):
+        args += ["--define", f"{key} {value}"]
+    return args
+
+
+def _query_nevras(paths: list[Path]) -> dict[str, str]:
+    if not paths:
+        return {}
+    qf = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{SOURCERPM}\n"
+    proc = subprocess.run(["rpm", "-qp", "--nosignature", "--qf", qf, *map(str, paths)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    lines = [ln for ln in proc.stdout.splitlines() if "|" in ln]
+    if proc.returncode != 0 or len(lines) != len(paths):
+        raise BuildFailed(f"rpm -qp could not read the outputs: {proc.stderr.strip()}")
+    out: dict[str, str] = {}
+    for path, line in zip(paths, lines, strict=True):
+        name, epoch, version, release, arch, sourcerpm = line.split("|")
+        if sourcerpm == "(none)":
+            arch = "src"
+        prefix = f"{epoch}:" if epoch not in ("(none)", "", "0") else ""
+        out[path.name] = f"{name}-{prefix}{version}-{release}.{arch}"
+    return out
+
+
+def _store_all(paths: list[Path], store: ArtifactStore) -> list[BuiltFile]:
+    nevras = _query_nevras(paths)
+    files = []
+    for path in sorted(paths, key=lambda p: p.name):
+        stored = store.put(path)
+        files.append(BuiltFile(path.name, nevras[path.name], stored.sha256, stored.size,
+                               stored.path))  # fmt: skip
+    return files
+
+
+def build_srpm(layout: TreeLayout, topdir: Path, opts: BuildOptions, log: Any) -> Path:
+    """``rpmbuild -bs`` in a scratch topdir; returns the SRPM path."""
+    dirs = {"_topdir": str(topdir), "_sourcedir": str(layout.sourcedir),
+            "_specdir": str(layout.spec.parent)}  # fmt: skip
+    argv = ["rpmbuild", "-bs", *_define_args(dirs), *_define_args(opts.all_macros()),
+            str(layout.spec)]  # fmt: skip
+    rc = _run_logged(argv, log, opts.timeout)
+    srpms = sorted((topdir / "SRPMS").glob("*.src.rpm"))
+    if rc != 0 or len(srpms) != 1:
+        raise BuildFailed(f"rpmbuild -bs failed (exit {rc})")
+    return srpms[0]
+
+
+def check_builder(opts: BuildOptions) -> None:
+    """Refuse up front, with a clear error, a builder that cannot run on this host."""
+    tool = "mock" if opts.builder == "mock" else "rpmbuild"
+    if shutil.which(tool) is None:
+        hint = " (install it or use builder = 'rpmbuild')" if tool == "mock" else ""
+        raise ToolError(f"{tool} is not installed{hint}", subject=tool)
+    if opts.builder == "mock" and not opts.mock_config:
+        raise ToolError("the mock builder needs a config (--mock-config or [build] mock_config)",
+                        subject="mock")  # fmt: skip
+
+
+def rebuild_command(srpm: Path, workdir: Path, opts: BuildOptions) -> tuple[list[str], Path]:
+    """The binary build command and the folder its RPMs land in."""
+    check_builder(opts)
+    if opts.builder == "mock":
+        resultdir = workdir / "mock-result"
+        argv = ["mock", "-r", str(opts.mock_config), "--rebuild", str(srpm),
+                "--resultdir", str(resultdir), *_define_args(opts.all_macros())]  # fmt: skip
+        if opts.arch:
+            argv += ["--arch", opts.arch]
+        return argv, resultdir
+    topdir = workdir / "binary"
+    argv = ["rpmbuild", "--rebuild", "--define", f"_topdir {topdir}",
+            *_define_args(opts.all_macros())]  # fmt: skip
+    if not is_rpm_host():
+        argv.append("--nodeps")
+    if opts.arch:
+        argv += ["--target", opts.arch]
+    return [*argv, str(srpm)], topdir / "RPMS"
+
+
+def build_tree(
+    name: str,
+    tree: Path,
+    store: ArtifactStore,
+    logs_dir: Path,
+    opts: BuildOptions,
+    *,
+    commit: str | None = None,
+    scratch: Path | None = None,
+) -> BuildResult:
+    """SRPM then binary RPMs from ``tree``; never raises for a failing build."""
+    started = time.monotonic()
+    inputs = build_input(tree, name, opts, commit=commit)
+    key = inputs_hash(inputs)
+    if opts.builder == "mock":
+        buildroot: list[str] = []
+        note = "mock chroot"
+    else:
+        buildroot, note = host_buildroot()
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    log_path = logs_dir / f"{name}-{key[:16]}.log"
+    tmp_log = log_path.with_name(f".{log_path.name}.tmp")
+    result = BuildResult(name, "failed", key, inputs, opts.builder, "", str(log_path), 0.0,
+                         buildroot, note)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix=f"elforge-build-{name}-", dir=scratch) as tmp, \
+            tmp_log.open("w", encoding="utf-8", errors="replace") as log:  # fmt: skip
+        work = Path(tmp)
+        try:
+            layout = find_spec(tree)
+            srpm = build_srpm(layout, work / "source", opts, log)
+            argv, outdir = rebuild_command(srpm, work, opts)
+            result.command = shlex.join(argv)
+            rc = _run_logged(argv, log, max(1.0, opts.timeout - (time.monotonic() - started)))
+            if opts.builder == "mock":
+                result.buildroot, result.buildroot_note = mock_buildroot(outdir)
+            rpms = [p for p in sorted(outdir.rglob("*.rpm")) if not p.name.endswith(".src.rpm")]
+            if rc != 0 or not rpms:
+                raise BuildFailed(f"{argv[0]} failed (exit {rc})" if rc else "no RPMs produced")
+            srpm_file = _store_all([srpm], store)[0]
+            result.srpm = srpm_file
+            result.rpms = _store_all(rpms, store)
+            result.nvr = srpm_file.nevra.removesuffix(".src")
+            result.status = "built"
+        except (BuildFailed, FormatError, ToolError) as exc:
+            result.error = str(exc)
+            log.write(f"\n*** build failed: {exc}\n")
+        result.duration = time.monotonic() - started
+    os.replace(tmp_log, log_path)
+    return result

@@ -1,0 +1,58 @@
+"""What a build ran on: the buildroot's package list, as far as it can be known.
+
+- mock records the packages it installed in the chroot (``installed_pkgs.log`` in the result
+  folder); that list is exact.
+- rpmbuild on an RPM-based host: the host's rpmdb is the buildroot (``rpm -qa``).
+- rpmbuild on a non-RPM host (Debian): the build dependencies are not in any rpmdb (builds run
+  with ``--nodeps``), so the list holds what is knowable, the host's own versions of rpm and of
+  the compiler toolchain, and the note says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+from pathlib import Path
+
+_DEBIAN_TOOLCHAIN = ("rpm", "gcc", "g++", "make", "binutils", "libc6-dev", "patch", "tar", "gzip")
+
+
+@functools.cache
+def is_rpm_host() -> bool:
+    """True when the host's own rpmdb holds packages (Fedora, EL…), False on Debian."""
+    if shutil.which("rpm") is None:
+        return False
+    proc = subprocess.run(["rpm", "-q", "--quiet", "rpm"], capture_output=True, check=False)
+    return proc.returncode == 0
+
+
+def _run(argv: list[str]) -> str:
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return proc.stdout if proc.returncode == 0 else ""
+
+
+def host_buildroot() -> tuple[list[str], str]:
+    """(packages, note) describing the host that ``rpmbuild`` runs on."""
+    if is_rpm_host():
+        out = _run(["rpm", "-qa", "--qf", "%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\n"])
+        return sorted(filter(None, out.splitlines())), "host rpmdb (rpm -qa)"
+    packages: list[str] = []
+    if shutil.which("dpkg-query"):
+        out = _run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${Architecture}\n",
+                    *_DEBIAN_TOOLCHAIN])  # fmt: skip
+        packages = [f"deb:{line}" for line in out.splitlines() if line.strip()]
+    gcc = _run(["gcc", "-dumpfullversion"]).strip() if shutil.which("gcc") else ""
+    if gcc and not any(p.startswith("deb:gcc ") for p in packages):
+        packages.append(f"gcc {gcc}")
+    note = ("non-RPM host: rpmbuild ran with --nodeps, build dependencies are not tracked by an "
+            "rpmdb; listed are the host's rpm and toolchain versions")  # fmt: skip
+    return sorted(packages), note
+
+
+def mock_buildroot(resultdir: Path) -> tuple[list[str], str]:
+    log = resultdir / "installed_pkgs.log"
+    if log.is_file():
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        return sorted(line.split()[0] for line in lines if line.strip()), "mock chroot"
+    return [], "mock did not write installed_pkgs.log"
