@@ -33,8 +33,7 @@ def _deterministic_tarball(folder: Path, dest: Path) -> None:
                     tar.addfile(info, fh)
             else:
                 tar.addfile(info)
-    with dest.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
-                                               filename="") as gz:  # fmt: skip
+    with dest.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
         gz.write(buf.getvalue())
 
 
@@ -54,3 +53,47 @@ def materialize_upstream(dest: Path, example: Path = EXAMPLE_ROOT) -> list[str]:
                 shutil.copy2(item, out / item.name)
         names.append(pkg.name)
     return names
+
+
+EXAMPLE_CONFIG = """\
+# Workspace for the bundled example (examples/el-mini): the fictional reference vendor
+# "Acme Enterprise Linux" is rebuilt as "Forge Linux".
+[workspace]
+name = "forge"
+vendor = "Forge Linux"
+dist = ".el9"
+release_branch = "c9"
+patched_branch = "f9"
+
+[executor]
+kind = "local"
+jobs = {jobs}
+
+[patch]
+configs = "patches"
+
+[build]
+builder = "rpmbuild"
+timeout = 600
+macros = {{ vendor = "Forge Linux", packager = "Forge Linux <release@forge.example.invalid>" }}
+
+[verify]
+reference = ["reference"]
+{packages}"""
+
+REFERENCE_MACROS = {"vendor": "Acme", "packager": "Acme Release Engineering"}
+
+
+def create_example_workspace(dest: Path, *, jobs: int = 2, example: Path = EXAMPLE_ROOT) -> Path:
+    """A workspace with the example's upstream trees, patch configs and elforge.toml."""
+    dest.mkdir(parents=True, exist_ok=True)
+    names = materialize_upstream(dest / "upstream", example)
+    if (dest / "patches").exists():
+        shutil.rmtree(dest / "patches")
+    shutil.copytree(example / "patches", dest / "patches")
+    packages = "".join(
+        f'\n[[packages]]\nname = "{n}"\nurl = "upstream/{n}"\nlayout = "distgit"\n' for n in names
+    )
+    (dest / "elforge.toml").write_text(EXAMPLE_CONFIG.format(jobs=jobs, packages=packages))
+    (dest / "reference").mkdir(exist_ok=True)
+    return dest

@@ -120,3 +120,39 @@ class Advisory(Base):
     cves: Mapped[list[Any]] = mapped_column(default=list)
     packages: Mapped[list[Any]] = mapped_column(default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class PipelineRun(Base):
+    """One ``elforge run``: started, finished (or not, when it was killed), and its summary."""
+
+    __tablename__ = "pipeline_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(32), default="running")
+    executor: Mapped[str] = mapped_column(String(255))
+    stages: Mapped[list[Any]] = mapped_column(default=list)
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class StageRun(Base):
+    """The outcome of one stage for one package (or the whole run), keyed by its input hash.
+
+    The engine reuses an outcome whose input hash matches instead of running the stage again;
+    ``subject`` is the package name, or ``*`` for a stage over all packages (publish).
+    """
+
+    __tablename__ = "stage_runs"
+    __table_args__ = (UniqueConstraint("subject", "stage", "input_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    stage: Mapped[str] = mapped_column(String(32))
+    input_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32))
+    output: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration: Mapped[float | None] = mapped_column(Float)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id"))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

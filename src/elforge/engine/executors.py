@@ -1,0 +1,112 @@
+"""Where tasks run: a local process pool (default) or a Dask distributed cluster.
+
+Both take a top-level function and a list of plain dicts and yield ``(item, result)`` pairs
+as tasks finish, in completion order; a task that raised yields its exception instead, so
+one broken package never stops the others. Dask workers must see the workspace at the same
+path (same host, or a shared file system).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+from elforge.engine.stages import worker_init
+from elforge.errors import ConfigError, ToolError
+
+Task = Callable[[dict[str, Any]], dict[str, Any]]
+Yielded = tuple[dict[str, Any], dict[str, Any] | BaseException]
+
+
+class Executor(Protocol):
+    description: str
+
+    def run(self, fn: Task, items: list[dict[str, Any]]) -> Iterator[Yielded]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalExecutor:
+    """A process pool; workers are spawned (no inherited locks or state) and die with us."""
+
+    def __init__(self, jobs: int = 2) -> None:
+        self.jobs = max(1, jobs)
+        self.description = f"local ({self.jobs} processes)"
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, fn: Task, items: list[dict[str, Any]]) -> Iterator[Yielded]:
+        if not items:
+            return
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=min(self.jobs, len(items)),
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=worker_init,
+            )
+        pending: dict[Future[dict[str, Any]], dict[str, Any]] = {
+            self._pool.submit(fn, item): item for item in items
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                item = pending.pop(fut)
+                exc = fut.exception()
+                yield item, (exc if exc is not None else fut.result())
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed scheduler (``tcp://HOST:PORT``) or a given cluster."""
+
+    def __init__(self, scheduler: Any) -> None:
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - distributed is a dependency
+            raise ToolError(
+                "the dask executor needs the 'distributed' package", subject="dask"
+            ) from None
+        try:
+            self._client = Client(scheduler, timeout="20s", set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(
+                f"cannot reach the Dask scheduler: {exc}", subject=str(scheduler)
+            ) from None
+        address = getattr(self._client.scheduler, "address", None) or str(scheduler)
+        workers = len(self._client.scheduler_info().get("workers", {}))
+        self.description = f"dask ({address}, {workers} workers)"
+
+    def run(self, fn: Task, items: list[dict[str, Any]]) -> Iterator[Yielded]:
+        from distributed import as_completed
+
+        if not items:
+            return
+        futures = {self._client.submit(fn, item, pure=False): item for item in items}
+        for fut in as_completed(list(futures)):
+            item = futures[fut]
+            try:
+                yield item, fut.result()
+            except Exception as exc:  # a task that raised, or a worker that died
+                yield item, exc
+            finally:
+                fut.release()
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def make_executor(kind: str, *, jobs: int, scheduler: Any = None) -> Executor:
+    if scheduler is not None or kind == "dask":
+        if scheduler is None:
+            raise ConfigError(
+                "the dask executor needs a scheduler address (--scheduler "
+                "tcp://HOST:PORT or [executor] scheduler)",
+                subject="executor",
+            )
+        return DaskExecutor(scheduler)
+    return LocalExecutor(jobs)

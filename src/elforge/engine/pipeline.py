@@ -1,0 +1,490 @@
+"""``elforge run``: every package through import → patch → build → verify, then publish.
+
+The coordinating process (this module) takes the workspace lock, reads what the store knows,
+sends one task per package to the executor, writes each package's results in one transaction
+as they come back, runs the publish stage over all built packages, and returns the run
+summary (``elforge.run/1``). Killing it at any point loses at most the packages in flight:
+everything recorded stays, and a rerun reuses it by input hash.
+
+Publish runs once over all packages rather than per package, because a repository's
+metadata covers all of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from elforge.build.builders import check_builder
+from elforge.build.hashing import file_sha256, inputs_hash
+from elforge.engine import record
+from elforge.engine.executors import Executor, make_executor
+from elforge.engine.lock import WorkspaceLock
+from elforge.engine.stages import (
+    DEFAULT_STAGES,
+    abi_engine,
+    build_options,
+    patching_engine,
+    run_package,
+)
+from elforge.errors import ConfigError, ToolError
+from elforge.report.model import Finding, ReportDocument, Severity, Table
+from elforge.report.render import render_html, render_json
+from elforge.rpm.nevra import NEVRA
+from elforge.store.db import open_store
+from elforge.workspace.workspace import Workspace
+
+ALL_STAGES = ("import", "patch", "build", "verify", "publish")
+SCHEMA = "elforge.run/1"
+
+
+class RunObserver(Protocol):
+    """What the CLI's progress display is told; the engine itself never prints."""
+
+    def start(self, packages: list[str], stages: list[str]) -> None: ...
+
+    def package_done(self, name: str, outcomes: dict[str, dict[str, Any]]) -> None: ...
+
+    def stage_done(self, stage: str, outcome: dict[str, Any]) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class SilentObserver:
+    def start(self, packages: list[str], stages: list[str]) -> None:
+        pass
+
+    def package_done(self, name: str, outcomes: dict[str, dict[str, Any]]) -> None:
+        pass
+
+    def stage_done(self, stage: str, outcome: dict[str, Any]) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+@dataclass
+class RunOptions:
+    stages: list[str] = field(default_factory=lambda: list(ALL_STAGES))
+    packages: list[str] | None = None  # None: every package in elforge.toml
+    jobs: int | None = None
+    executor: str | None = None  # "local" or "dask"; default from [executor]
+    scheduler: Any = None  # address or a distributed cluster object
+    arch: str | None = None
+    timeout: int | None = None
+    builder: str | None = None
+    retry_failed: bool = False
+
+
+def stage_status() -> dict[str, str]:
+    """Which implementation each stage has in this build (the demo prints it)."""
+    repo = _repo_publisher()
+    return {
+        "import": "local folders" + (" + elforge.sources" if _sources_api() else ""),
+        "patch": "elforge.patching" if patching_engine() else "no engine (configs not applied)",
+        "build": "elforge.build (rpmbuild/mock)",
+        "verify": "elforge.abi" if abi_engine() else "no ABI verifier installed",
+        "publish": "elforge.repo" if repo else "createrepo_c (minimal adapter)",
+    }
+
+
+def _sources_api() -> Any | None:
+    try:
+        return getattr(importlib.import_module("elforge.sources"), "import_package", None)
+    except ImportError:
+        return None
+
+
+def _repo_publisher() -> Any | None:
+    try:
+        return getattr(importlib.import_module("elforge.repo"), "publish_repo", None)
+    except ImportError:
+        return None
+
+
+def _settings(ws: Workspace, opts: RunOptions) -> dict[str, Any]:
+    cfg = ws.config
+    build = cfg.build.model_dump()
+    if opts.arch:
+        build["arch"] = opts.arch
+    if opts.timeout:
+        build["timeout"] = opts.timeout
+    if opts.builder:
+        build["builder"] = opts.builder
+    configs = cfg.patch.configs
+    if configs and not Path(configs).is_absolute():
+        configs = str(ws.root / configs)
+    return {
+        "dist": cfg.workspace.dist,
+        "release_branch": cfg.workspace.release_branch,
+        "patched_branch": cfg.workspace.patched_branch,
+        "patch_configs": configs,
+        "patch_format": cfg.patch.format,
+        "allow_scripts": cfg.patch.allow_scripts,
+        "build": build,
+    }
+
+
+def index_reference(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
+    """Reference binary RPMs (``[verify] reference`` folders), grouped by source package."""
+    files: list[Path] = []
+    for entry in ws.config.verify.reference:
+        folder = Path(entry) if Path(entry).is_absolute() else ws.root / entry
+        if not folder.is_dir():
+            raise ConfigError("reference folder does not exist", subject=folder)
+        files += sorted(p for p in folder.rglob("*.rpm") if not p.name.endswith(".src.rpm"))
+    if not files:
+        return {}
+    qf = "%{NAME}|%{SOURCERPM}\n"
+    proc = subprocess.run(
+        ["rpm", "-qp", "--nosignature", "--qf", qf, *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if "|" in ln]
+    if len(lines) != len(files):
+        raise ToolError(
+            f"rpm -qp could not read the reference RPMs: {proc.stderr.strip()}", subject="rpm"
+        )
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for path, line in zip(files, lines, strict=True):
+        _, sourcerpm = line.split("|", 1)
+        source = NEVRA.parse_filename(sourcerpm).name
+        grouped.setdefault(source, []).append(
+            {"path": str(path), "filename": path.name, "sha256": file_sha256(path)}
+        )
+    return grouped
+
+
+def publish(
+    ws: Workspace, results: dict[str, dict[str, Any]], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """One repository of every built binary RPM: ``<workspace>/repos/<name>``."""
+    started = time.monotonic()
+    rpms = sorted(
+        (
+            f
+            for res in results.values()
+            for f in res["outcomes"].get("build", {}).get("output", {}).get("rpms", [])
+            if res["outcomes"].get("build", {}).get("status") == "built"
+        ),
+        key=lambda f: f["filename"],
+    )
+    repo = ws.root / "repos" / ws.config.workspace.name
+    key = inputs_hash(
+        {
+            "stage": "publish",
+            "rpms": [(f["filename"], f["sha256"]) for f in rpms],
+            "layout": ws.config.publish.layout,
+        }
+    )
+    base = {"stage": "publish", "input_hash": key, "reused": False, "error": None}
+    if (
+        previous
+        and previous["input_hash"] == key
+        and previous["status"] == "published"
+        and (repo / "repodata" / "repomd.xml").is_file()
+    ):
+        return {**previous, "stage": "publish", "reused": True, "duration": 0.0}
+    if not rpms:
+        return {
+            **base,
+            "status": "skipped",
+            "output": {},
+            "error": "nothing built",
+            "duration": 0.0,
+        }
+    publisher = _repo_publisher()
+    staging = repo.with_name(f".{repo.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "Packages").mkdir(parents=True)
+    for f in rpms:
+        os.link(f["path"], staging / "Packages" / f["filename"])
+    try:
+        if publisher is not None:
+            publisher(staging)
+        else:
+            if shutil.which("createrepo_c") is None:
+                raise ToolError("createrepo_c is not installed", subject="createrepo_c")
+            proc = subprocess.run(
+                ["createrepo_c", "--quiet", "--checksum", "sha256", str(staging)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if proc.returncode != 0:
+                raise ToolError(proc.stderr.strip() or "failed", subject="createrepo_c")
+    except ToolError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        return {
+            **base,
+            "status": "failed",
+            "output": {},
+            "error": str(exc),
+            "duration": round(time.monotonic() - started, 3),
+        }
+    old = repo.with_name(f".{repo.name}.old-{os.getpid()}")
+    if repo.exists():
+        repo.rename(old)
+    staging.rename(repo)
+    shutil.rmtree(old, ignore_errors=True)
+    output = {
+        "repo": str(repo),
+        "packages": len(rpms),
+        "publisher": "elforge.repo" if publisher else "createrepo_c",
+    }
+    return {
+        **base,
+        "status": "published",
+        "output": output,
+        "duration": round(time.monotonic() - started, 3),
+    }
+
+
+def _package_row(name: str, outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def status(stage: str) -> str | None:
+        return outcomes[stage]["status"] if stage in outcomes else None
+
+    nvr = None
+    for stage in ("build", "patch", "import"):
+        nvr = nvr or (outcomes.get(stage, {}).get("output") or {}).get("nvr")
+    errors = [
+        f"{o['stage']}: {o['error']}"
+        for o in outcomes.values()
+        if o.get("error") and o["status"] in ("failed", "drifted", "skipped")
+    ]
+    verify = outcomes.get("verify", {})
+    return {
+        "name": name,
+        "nvr": nvr,
+        "import": status("import"),
+        "patch": status("patch"),
+        "build": status("build"),
+        "verify": status("verify"),
+        "abi_verdict": (verify.get("output") or {}).get("verdict"),
+        "reused": sorted(s for s, o in outcomes.items() if o.get("reused")),
+        "error": errors[0] if errors else None,
+    }
+
+
+def summarize(
+    results: dict[str, dict[str, Any]],
+    publish_outcome: dict[str, Any] | None,
+    *,
+    run_id: int,
+    executor: str,
+    stages: list[str],
+    duration: float,
+    report: str | None,
+) -> dict[str, Any]:
+    rows = [_package_row(name, results[name]["outcomes"]) for name in sorted(results)]
+    counts = Counter[str]()
+    abi = Counter[str]()
+    for row in rows:
+        counts["imported"] += row["import"] == "imported"
+        for status in ("identical", "patched", "drifted"):
+            counts[status] += row["patch"] == status
+        counts["failed"] += any(row[s] == "failed" for s in ("import", "patch", "build", "verify"))
+        counts["built"] += row["build"] == "built"
+        counts["skipped"] += any(row[s] == "skipped" for s in ("patch", "build"))
+        if row["verify"]:
+            abi[row["abi_verdict"] or row["verify"]] += 1
+    reused = Counter(s for row in rows for s in row["reused"])
+    return {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "executor": executor,
+        "stages": stages,
+        "stage_implementations": {s: v for s, v in stage_status().items() if s in stages},
+        "packages_total": len(rows),
+        "counts": {
+            k: counts[k]
+            for k in ("imported", "identical", "patched", "drifted", "failed", "built", "skipped")
+        },
+        "abi": dict(sorted(abi.items())),
+        "reused": dict(sorted(reused.items())),
+        "publish": (
+            {k: publish_outcome.get(k) for k in ("status", "output", "error", "reused")}
+            if publish_outcome
+            else None
+        ),
+        "packages": rows,
+        "duration": round(duration, 2),
+        "report": report,
+    }
+
+
+def summary_document(summary: dict[str, Any]) -> ReportDocument:
+    findings = []
+    for row in summary["packages"]:
+        if row["error"]:
+            severity = Severity.BAD if "failed" in row.values() else Severity.VERIFY
+            findings.append(
+                Finding(
+                    severity, "run.package-stopped", row["name"], row["error"], layer="pipeline"
+                )
+            )
+        if row["abi_verdict"] == "incompatible":
+            findings.append(
+                Finding(
+                    Severity.BAD,
+                    "run.abi-incompatible",
+                    row["nvr"] or row["name"],
+                    "rebuilt package is not ABI-compatible with the reference",
+                    remedy="see the package's ABI report",
+                    layer="abi",
+                )
+            )
+    counts = summary["counts"]
+    table = Table(
+        "Packages",
+        ["package", "nvr", "import", "patch", "build", "verify/ABI", "reused", "problem"],
+    )
+    for row in summary["packages"]:
+        table.rows.append(
+            [
+                row["name"],
+                row["nvr"] or "",
+                row["import"] or "-",
+                row["patch"] or "-",
+                row["build"] or "-",
+                row["abi_verdict"] or row["verify"] or "-",
+                ",".join(row["reused"]),
+                (row["error"] or "")[:90],
+            ]
+        )
+    headline = [
+        ("packages", summary["packages_total"]),
+        *counts.items(),
+        *((f"ABI {k}", v) for k, v in summary["abi"].items()),
+        ("executor", summary["executor"]),
+        ("duration", f"{summary['duration']} s"),
+    ]
+    if summary.get("report"):
+        headline.append(("report", summary["report"]))
+    return ReportDocument(
+        SCHEMA, "elforge run", summary, findings=findings, summary=headline, tables=[table]
+    )
+
+
+def _write_reports(ws: Workspace, summary: dict[str, Any]) -> str:
+    reports = ws.root / "reports"
+    reports.mkdir(exist_ok=True)
+    path = reports / f"run-{summary['run_id']}.json"
+    summary["report"] = str(path)
+    doc = summary_document(summary)
+    for target, text in ((path, render_json(doc)), (path.with_suffix(".html"), render_html(doc))):
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    return str(path)
+
+
+def run_pipeline(
+    ws: Workspace, opts: RunOptions | None = None, observer: RunObserver | None = None
+) -> dict[str, Any]:
+    """Run the pipeline over the workspace's packages and return the ``elforge.run/1`` dict."""
+    opts = opts or RunOptions()
+    observer = observer or SilentObserver()
+    unknown = [s for s in opts.stages if s not in ALL_STAGES]
+    if unknown:
+        raise ConfigError(
+            f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(ALL_STAGES)}",
+            subject="--stages",
+        )
+    stages = [s for s in ALL_STAGES if s in opts.stages]
+    chain = [s for s in stages if s != "publish"]
+    for needed, by in (("import", "patch"), ("import", "build"), ("build", "verify")):
+        if by in chain and needed not in chain:
+            chain.insert(chain.index(by), needed)  # a later stage needs its inputs
+    entries = ws.config.packages
+    if opts.packages:
+        missing = sorted(set(opts.packages) - {p.name for p in entries})
+        if missing:
+            raise ConfigError(f"not in elforge.toml: {', '.join(missing)}", subject=ws.root)
+        entries = [p for p in entries if p.name in opts.packages]
+    settings = _settings(ws, opts)
+    if "build" in chain:
+        check_builder(build_options(settings))
+    started = time.monotonic()
+    with WorkspaceLock(ws.state_dir):
+        store = open_store(ws.store_url)
+        kind = opts.executor or ws.config.executor.kind
+        scheduler = opts.scheduler or (ws.config.executor.scheduler if kind == "dask" else None)
+        executor: Executor = make_executor(
+            kind, jobs=opts.jobs or ws.config.executor.jobs, scheduler=scheduler
+        )
+        try:
+            run_id = record.start_run(store, executor.description, stages)
+            names = [p.name for p in entries]
+            previous = record.latest_outcomes(store, [*names, record.GLOBAL])
+            reference = index_reference(ws) if "verify" in chain else {}
+            specs = [
+                {
+                    "workspace": str(ws.root),
+                    "package": p.model_dump(),
+                    "settings": settings,
+                    "stages": [(s, DEFAULT_STAGES[s]) for s in chain],
+                    "previous": previous.get(p.name, {}),
+                    "reference": reference.get(p.name, []),
+                    "retry_failed": opts.retry_failed,
+                }
+                for p in entries
+            ]
+            observer.start(names, stages)
+            results: dict[str, dict[str, Any]] = {}
+            for spec, res in executor.run(run_package, specs):
+                name = spec["package"]["name"]
+                if isinstance(res, BaseException):  # the task itself died (worker lost…)
+                    res = {
+                        "package": name,
+                        "outcomes": {
+                            chain[0]: {
+                                "stage": chain[0],
+                                "status": "failed",
+                                "input_hash": "",
+                                "output": {},
+                                "error": f"task failed: {type(res).__name__}: {res}",
+                                "reused": False,
+                                "duration": 0.0,
+                            }
+                        },
+                    }
+                record.record_package(store, run_id, ws.config.workspace.patched_branch, res)
+                results[name] = res
+                observer.package_done(name, res["outcomes"])
+            publish_outcome = None
+            if "publish" in stages:
+                publish_outcome = publish(ws, results, previous[record.GLOBAL].get("publish"))
+                record.record_global(store, run_id, publish_outcome)
+                observer.stage_done("publish", publish_outcome)
+            observer.finish()
+            summary = summarize(
+                results,
+                publish_outcome,
+                run_id=run_id,
+                executor=executor.description,
+                stages=stages,
+                duration=time.monotonic() - started,
+                report=None,
+            )
+            _write_reports(ws, summary)
+            record.finish_run(store, run_id, summary)
+            return summary
+        finally:
+            executor.close()
+            store.close()
+
+
+def dump(summary: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,190 @@
+"""The coordinator's side of the store: what was done before, and what a task just did.
+
+Everything one package's task returned is written in a single transaction, so after a crash
+the store holds either all of a package's new rows or none of them; a stage outcome is
+unique per (package, stage, input hash), so writing the same outcome twice cannot duplicate
+it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from elforge.store.db import Store
+from elforge.store.models import (
+    Artifact,
+    Build,
+    Comparison,
+    Package,
+    PatchResult,
+    PipelineRun,
+    StageRun,
+    UpstreamImport,
+    utcnow,
+)
+
+GLOBAL = "*"
+
+
+def latest_outcomes(store: Store, subjects: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
+    """For each subject, each stage's most recently written outcome (plain dicts)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in subjects}
+    with store.session() as session:
+        rows = session.scalars(
+            select(StageRun)
+            .where(StageRun.subject.in_(subjects))
+            .order_by(StageRun.updated, StageRun.id)
+        )
+        for row in rows:
+            out[row.subject][row.stage] = {
+                "stage": row.stage,
+                "status": row.status,
+                "input_hash": row.input_hash,
+                "output": row.output,
+                "error": row.error,
+                "duration": row.duration,
+            }
+    return out
+
+
+def start_run(store: Store, executor: str, stages: list[str]) -> int:
+    with store.session() as session, session.begin():
+        run = PipelineRun(executor=executor, stages=stages, status="running")
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(store: Store, run_id: int, summary: dict[str, Any]) -> None:
+    with store.session() as session, session.begin():
+        run = session.get(PipelineRun, run_id)
+        if run is not None:
+            run.finished, run.status, run.summary = utcnow(), "finished", summary
+
+
+def _package(session: Session, name: str) -> Package:
+    pkg = session.scalar(select(Package).where(Package.name == name))
+    if pkg is None:
+        pkg = Package(name=name)
+        session.add(pkg)
+        session.flush()
+    return pkg
+
+
+def _upsert_stage(
+    session: Session, pkg: Package | None, subject: str, run_id: int, outcome: dict[str, Any]
+) -> bool:
+    """Insert the outcome, or refresh the row with the same inputs; True when inserted."""
+    row = session.scalar(
+        select(StageRun).where(
+            StageRun.subject == subject,
+            StageRun.stage == outcome["stage"],
+            StageRun.input_hash == outcome["input_hash"],
+        )
+    )
+    fresh = row is None
+    if row is None:
+        row = StageRun(
+            subject=subject,
+            stage=outcome["stage"],
+            input_hash=outcome["input_hash"],
+            package_id=pkg.id if pkg else None,
+        )
+        session.add(row)
+    row.status, row.output, row.error = outcome["status"], outcome["output"], outcome["error"]
+    row.duration, row.run_id, row.updated = outcome.get("duration"), run_id, utcnow()
+    return fresh
+
+
+def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str, Any]) -> None:
+    """The stage's own table: imports, patch results, builds with artifacts, comparisons."""
+    stage, out, key = outcome["stage"], outcome["output"], outcome["input_hash"]
+    if stage == "import" and outcome["status"] != "failed":
+        session.add(
+            UpstreamImport(
+                package_id=pkg.id,
+                branch=branch,
+                nvr=out.get("nvr"),
+                upstream_url=out.get("url", ""),
+                upstream_commit=out.get("commit"),
+                tag=out.get("tag"),
+                sources=out.get("sources", []),
+                status=outcome["status"],
+                error=outcome["error"],
+                input_hash=key,
+            )
+        )
+    elif stage == "patch":
+        result = out.get("result") or {}
+        session.add(
+            PatchResult(
+                package_id=pkg.id,
+                branch=branch,
+                nvr=out.get("nvr"),
+                status=outcome["status"],
+                input_hash=key,
+                actions=result.get("actions", []),
+                diagnostics=result.get("diagnostics", []),
+                commit=out.get("commit"),
+                tag=out.get("tag"),
+            )
+        )
+    elif stage == "build" and out:
+        build = Build(
+            package_id=pkg.id,
+            nvr=out.get("nvr"),
+            input_hash=key,
+            builder=out.get("builder", ""),
+            command=out.get("command", ""),
+            log_path=out.get("log_path"),
+            duration=out.get("duration"),
+            status=outcome["status"],
+            error=outcome["error"],
+            buildroot=out.get("buildroot", []),
+        )
+        session.add(build)
+        session.flush()
+        for f in [out["srpm"], *out.get("rpms", [])] if out.get("srpm") else []:
+            session.add(
+                Artifact(
+                    build_id=build.id,
+                    filename=f["filename"],
+                    nevra=f["nevra"],
+                    sha256=f["sha256"],
+                    size=f["size"],
+                    path=f["path"],
+                )
+            )
+    elif stage == "verify" and outcome["status"] not in ("unavailable", "no-reference"):
+        session.add(
+            Comparison(
+                package_id=pkg.id,
+                kind="abi",
+                reference=out.get("reference", ""),
+                candidate=out.get("candidate", ""),
+                verdict=out.get("verdict") or outcome["status"],
+                input_hash=key,
+                result=out,
+            )
+        )
+
+
+def record_package(store: Store, run_id: int, branch: str, result: dict[str, Any]) -> None:
+    """Write one package's fresh outcomes (reused ones are already there), atomically."""
+    with store.session() as session, session.begin():
+        pkg = _package(session, result["package"])
+        for outcome in result["outcomes"].values():
+            if outcome.get("reused") or not outcome["input_hash"]:
+                continue
+            if _upsert_stage(session, pkg, pkg.name, run_id, outcome):
+                _domain_rows(session, pkg, branch, outcome)
+
+
+def record_global(store: Store, run_id: int, outcome: dict[str, Any]) -> None:
+    if outcome.get("reused"):
+        return
+    with store.session() as session, session.begin():
+        _upsert_stage(session, None, GLOBAL, run_id, outcome)

@@ -1,0 +1,448 @@
+"""The per-package stages and the chain that runs them on a worker.
+
+A *task* is :func:`run_package` with one plain dict in and one plain dict out, so any worker
+(a local process, a Dask worker on another host sharing the workspace folder) can run it. The
+task never touches the store: the coordinating process hands it the outcomes recorded last
+time (``previous``) and writes what it returns, in one transaction per package.
+
+Each stage is a function ``(spec, ctx) -> outcome`` named by ``"module:function"`` in the
+spec, so stages are pluggable. An outcome is a dict::
+
+    {"stage", "status", "input_hash", "output", "error", "reused", "duration"}
+
+A stage first computes the hash of its inputs; when that equals the hash recorded last time
+and the recorded outputs still exist on disk, it returns the recorded outcome (``reused``)
+instead of doing the work again. Everything a stage writes to the workspace is
+content-addressed (trees by tree hash, artifacts by sha256, logs by input hash) and moved
+into place atomically, so a worker killed half-way leaves nothing that a rerun could mistake
+for a finished result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import shutil
+import signal
+import subprocess
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from elforge.build.artifacts import ArtifactStore
+from elforge.build.builders import BuildOptions, build_tree, find_spec
+from elforge.build.hashing import file_sha256, inputs_hash, tree_hash
+from elforge.errors import ElforgeError
+
+Outcome = dict[str, Any]
+StageFn = Callable[[dict[str, Any], dict[str, Outcome]], Outcome]
+
+# A chain stops after a stage with one of these statuses: later stages would work on
+# something wrong (an undebranded tree, missing RPMs).
+STOPPING = frozenset({"failed", "drifted", "skipped"})
+
+# Outcomes that depend on what is installed rather than on the inputs: always tried again.
+NOT_REUSED = frozenset({"skipped", "unavailable"})
+
+DEFAULT_STAGES: dict[str, str] = {
+    "import": "elforge.engine.stages:stage_import",
+    "patch": "elforge.engine.stages:stage_patch",
+    "build": "elforge.engine.stages:stage_build",
+    "verify": "elforge.engine.stages:stage_verify",
+}
+
+
+def _outcome(
+    stage: str,
+    status: str,
+    key: str,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+    started: float | None = None,
+) -> Outcome:
+    return {
+        "stage": stage,
+        "status": status,
+        "input_hash": key,
+        "output": output or {},
+        "error": error,
+        "reused": False,
+        "duration": round(time.monotonic() - started, 3) if started is not None else 0.0,
+    }
+
+
+def _reuse(
+    spec: dict[str, Any], stage: str, key: str, still_there: Callable[[dict[str, Any]], bool]
+) -> Outcome | None:
+    prev = spec.get("previous", {}).get(stage)
+    if not prev or prev["input_hash"] != key:
+        return None
+    if prev["status"] in NOT_REUSED or (prev["status"] == "failed" and spec.get("retry_failed")):
+        return None
+    if prev["status"] not in STOPPING and not still_there(prev["output"]):
+        return None
+    return {**prev, "stage": stage, "reused": True, "duration": 0.0}
+
+
+def _place_tree(tmp: Path, dest: Path) -> None:
+    """Move a finished tree into its content-addressed place (first writer wins)."""
+    try:
+        tmp.rename(dest)
+    except OSError:
+        if not dest.is_dir():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)  # the same content is already there
+
+
+def _scratch(ws: Path, name: str) -> Path:
+    base = ws / "trees" / name
+    base.mkdir(parents=True, exist_ok=True)
+    return base / f".tmp-{uuid.uuid4().hex}"
+
+
+def spec_nvr(tree: Path, dist: str | None) -> str | None:
+    """The NVR that ``rpmspec`` evaluates for the tree's spec, or None when it cannot."""
+    try:
+        layout = find_spec(tree)
+    except ElforgeError:
+        return None
+    argv = [
+        "rpmspec",
+        "-q",
+        "--srpm",
+        "--qf",
+        "%{NAME}-%{VERSION}-%{RELEASE}\n",
+        "--define",
+        f"_sourcedir {layout.sourcedir}",
+    ]
+    if dist is not None:
+        argv += ["--define", f"dist {dist}"]
+    try:
+        proc = subprocess.run(
+            [*argv, str(layout.spec)], capture_output=True, text=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = proc.stdout.split()
+    return lines[0] if proc.returncode == 0 and lines else None
+
+
+# --------------------------------------------------------------------------- import
+
+
+def local_upstream(url: str, workspace: Path) -> Path | None:
+    """A package URL that names a local folder (absolute, ``file://`` or workspace-relative)."""
+    path = Path(url.removeprefix("file://")) if not url.startswith(("http:", "https:")) else None
+    if path is None or url.endswith(".git") or url.startswith(("ssh:", "git@")):
+        return None
+    path = path if path.is_absolute() else workspace / path
+    return path if path.is_dir() and not (path / ".git").exists() else None
+
+
+def stage_import(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
+    """Bring the upstream tree into the workspace: ``trees/NAME/import-<tree hash>``.
+
+    The "local" upstream mode copies a folder as it is; its input is the folder's content
+    hash. Git and SRPM upstreams go through ``elforge.sources`` when it is installed.
+    """
+    started = time.monotonic()
+    ws, pkg = Path(spec["workspace"]), spec["package"]
+    src = local_upstream(pkg["url"], ws)
+    if src is None:
+        key = inputs_hash({"stage": "import", "url": pkg["url"], "branch": pkg.get("branch")})
+        return _outcome(
+            "import",
+            "failed",
+            key,
+            error=(
+                f"{pkg['url']}: not a local folder, and git/SRPM imports need elforge.sources, "
+                "which this build does not have"
+            ),
+            started=started,
+        )
+    th = tree_hash(src)
+    key = inputs_hash({"stage": "import", "mode": "local", "tree": th})
+    dest = ws / "trees" / pkg["name"] / f"import-{th[:20]}"
+    reused = _reuse(spec, "import", key, lambda out: Path(out["tree"]).is_dir())
+    if reused:
+        return reused
+    if not dest.is_dir():
+        tmp = _scratch(ws, pkg["name"])
+        shutil.copytree(src, tmp, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        if tree_hash(tmp) != th:
+            shutil.rmtree(tmp, ignore_errors=True)
+            return _outcome(
+                "import", "failed", key, error=f"{src}: changed while copying", started=started
+            )
+        _place_tree(tmp, dest)
+    output: dict[str, Any] = {
+        "mode": "local",
+        "url": str(src),
+        "commit": None,
+        "tree": str(dest),
+        "tree_hash": th,
+        "nvr": spec_nvr(dest, spec["settings"].get("dist")),
+        "sources": [],
+    }
+    return _outcome("import", "imported", key, output, started=started)
+
+
+# --------------------------------------------------------------------------- patch
+
+
+def find_patch_config(configs: str | None, release: str, name: str) -> Path | None:
+    """``<configs>/<release>/<name>.yaml``, else ``common/<name>.yaml``, else ``<name>.yaml``
+    (or a per-package folder, for autopatch and srpmproc repositories)."""
+    if not configs:
+        return None
+    root = Path(configs)
+    for candidate in (
+        root / release / f"{name}.yaml",
+        root / "common" / f"{name}.yaml",
+        root / f"{name}.yaml",
+        root / release / name,
+        root / name,
+    ):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _config_hash(config: Path, name: str) -> str:
+    """The config file (or folder) plus the files it adds (``files/<name>/`` next to it)."""
+    if config.is_dir():
+        return tree_hash(config)
+    parts = {"config": file_sha256(config)}
+    files = config.parent / "files" / name
+    if files.is_dir():
+        parts["files"] = tree_hash(files)
+    return inputs_hash(parts)
+
+
+def patching_engine() -> Any | None:
+    """``elforge.patching.apply_config`` when the debranding engine is installed."""
+    try:
+        module = importlib.import_module("elforge.patching")
+    except ImportError:
+        return None
+    return getattr(module, "apply_config", None)
+
+
+def stage_patch(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
+    """Debrand: apply the package's patch config to a copy of the imported tree."""
+    started = time.monotonic()
+    ws, name = Path(spec["workspace"]), spec["package"]["name"]
+    imported = ctx["import"]["output"]
+    settings = spec["settings"]
+    config = find_patch_config(settings.get("patch_configs"), settings["patched_branch"], name)
+    if config is None:  # no config: the package is rebuilt exactly as upstream ships it
+        key = inputs_hash({"stage": "patch", "tree": imported["tree_hash"], "config": None})
+        reused = _reuse(spec, "patch", key, lambda out: Path(out["tree"]).is_dir())
+        if reused:
+            return reused
+        output = {
+            "tree": imported["tree"],
+            "tree_hash": imported["tree_hash"],
+            "config": None,
+            "nvr": imported.get("nvr"),
+            "result": None,
+        }
+        return _outcome("patch", "identical", key, output, started=started)
+    fmt = settings.get("patch_format", "auto")
+    key = inputs_hash(
+        {
+            "stage": "patch",
+            "tree": imported["tree_hash"],
+            "config": _config_hash(config, name),
+            "format": fmt,
+        }
+    )
+    reused = _reuse(spec, "patch", key, lambda out: Path(out["tree"]).is_dir())
+    if reused:
+        return reused
+    apply_config = patching_engine()
+    if apply_config is None:
+        return _outcome(
+            "patch",
+            "skipped",
+            key,
+            {"config": str(config)},
+            error=(
+                f"{config}: a patch config exists but elforge.patching is not installed; "
+                "not building an undebranded tree"
+            ),
+            started=started,
+        )
+    tmp = _scratch(ws, name)
+    shutil.copytree(imported["tree"], tmp, symlinks=True)
+    try:
+        result = apply_config(
+            tmp, config, config_format=fmt, allow_scripts=bool(settings.get("allow_scripts"))
+        )
+    except ElforgeError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return _outcome(
+            "patch", "failed", key, {"config": str(config)}, error=str(exc), started=started
+        )
+    status = str(result.status)
+    detail = result.to_json()
+    if status not in ("patched", "identical"):
+        shutil.rmtree(tmp, ignore_errors=True)
+        problems = [
+            str(d.get("message", d)) if isinstance(d, dict) else str(d)
+            for d in detail.get("diagnostics", [])
+        ]
+        return _outcome(
+            "patch",
+            status,
+            key,
+            {"config": str(config), "result": detail},
+            error="; ".join(problems)[:2000] or status,
+            started=started,
+        )
+    th = tree_hash(tmp)
+    dest = ws / "trees" / name / f"patched-{th[:20]}"
+    _place_tree(tmp, dest)
+    output = {
+        "tree": str(dest),
+        "tree_hash": th,
+        "config": str(config),
+        "nvr": spec_nvr(dest, settings.get("dist")),
+        "result": detail,
+    }
+    return _outcome("patch", status, key, output, started=started)
+
+
+# --------------------------------------------------------------------------- build
+
+
+def build_options(settings: dict[str, Any]) -> BuildOptions:
+    b = settings["build"]
+    return BuildOptions(
+        builder=b["builder"],
+        mock_config=b.get("mock_config"),
+        arch=b.get("arch"),
+        dist=settings.get("dist"),
+        macros=dict(b.get("macros", {})),
+        timeout=float(b["timeout"]),
+    )
+
+
+def stage_build(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
+    """SRPM and binary RPMs from the (patched) tree, outputs in the artifact store."""
+    from elforge.build.builders import build_input
+
+    started = time.monotonic()
+    ws, name = Path(spec["workspace"]), spec["package"]["name"]
+    source = ctx.get("patch") or ctx["import"]
+    tree = Path(source["output"]["tree"])
+    opts = build_options(spec["settings"])
+    store = ArtifactStore(ws / "artifacts")
+    key = inputs_hash(build_input(tree, name, opts, commit=ctx["import"]["output"].get("commit")))
+
+    def still_there(out: dict[str, Any]) -> bool:
+        files = [out.get("srpm") or {}, *out.get("rpms", [])]
+        return all(f.get("sha256") and store.has(f["sha256"]) for f in files)
+
+    reused = _reuse(spec, "build", key, still_there)
+    if reused:
+        return reused
+    result = build_tree(
+        name, tree, store, ws / "logs" / "build", opts, commit=ctx["import"]["output"].get("commit")
+    )
+    return _outcome(
+        "build",
+        result.status,
+        result.input_hash,
+        result.to_json(),
+        error=result.error,
+        started=started,
+    )
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def abi_engine() -> Any | None:
+    """``elforge.abi`` comparison entry point when the ABI verifier is installed."""
+    try:
+        module = importlib.import_module("elforge.abi")
+    except ImportError:
+        return None
+    return getattr(module, "compare", None)
+
+
+def stage_verify(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
+    """Compare the rebuilt binary RPMs with the reference vendor's (ABI verdict)."""
+    started = time.monotonic()
+    reference = spec.get("reference", [])
+    candidate = ctx["build"]["output"].get("rpms", [])
+    key = inputs_hash(
+        {
+            "stage": "verify",
+            "reference": sorted(r["sha256"] for r in reference),
+            "candidate": sorted(c["sha256"] for c in candidate),
+        }
+    )
+    reused = _reuse(spec, "verify", key, lambda out: True)
+    if reused:
+        return reused
+    if not reference:
+        return _outcome("verify", "no-reference", key, {"verdict": None}, started=started)
+    compare = abi_engine()
+    if compare is None:
+        return _outcome(
+            "verify",
+            "unavailable",
+            key,
+            {"verdict": None},
+            error="elforge.abi is not installed",
+            started=started,
+        )
+    return _outcome(
+        "verify",
+        "unavailable",
+        key,
+        {"verdict": None},
+        error="elforge.abi has no compatible entry point",
+        started=started,
+    )
+
+
+# --------------------------------------------------------------------------- the chain
+
+
+def resolve(ref: str) -> StageFn:
+    module, _, attr = ref.partition(":")
+    fn: StageFn = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+def run_package(spec: dict[str, Any]) -> dict[str, Any]:
+    """The task: run the package's stages in order, stopping at the first that fails."""
+    outcomes: dict[str, Outcome] = {}
+    for stage, ref in spec["stages"]:
+        try:
+            outcome = resolve(ref)(spec, outcomes)
+        except Exception as exc:  # a bug or an unexpected tool error: record it, go on
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            # keyed by the error, so it is recorded once; the next run computes the stage's
+            # real input hash, which differs, and tries again
+            key = inputs_hash({"stage": stage, "exception": detail})
+            outcome = _outcome(stage, "failed", key, error=detail)
+            outcome["traceback"] = traceback.format_exc()[-4000:]
+        outcome["stage"] = stage
+        outcomes[stage] = outcome
+        if outcome["status"] in STOPPING:
+            break
+    return {"package": spec["package"]["name"], "outcomes": outcomes}
+
+
+def worker_init() -> None:  # pragma: no cover - runs in pool workers
+    """Local pool workers die with the coordinating process (kill -9 included)."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
