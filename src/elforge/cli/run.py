@@ -1,0 +1,318 @@
+"""``elforge run``, ``elforge status`` and ``elforge build``: the pipeline from the command line."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from sqlalchemy import select
+
+from elforge.build.artifacts import ArtifactStore
+from elforge.build.builders import BuildOptions, build_tree, check_builder
+from elforge.cli.common import OPTIONS, FormatOption, OutputOption, emit, stderr
+from elforge.engine.pipeline import ALL_STAGES, RunOptions, run_pipeline, summary_document
+from elforge.report.model import Finding, ReportDocument, Severity, Table
+from elforge.store.db import open_store
+from elforge.store.models import PipelineRun, StageRun
+from elforge.workspace.workspace import Workspace
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: here or above)."),
+]
+JobsOption = Annotated[int | None, typer.Option("--jobs", "-j", help="Parallel packages.")]
+ArchOption = Annotated[
+    str | None, typer.Option("--arch", "--target", help="Build for ARCH (rpmbuild --target).")
+]
+TimeoutOption = Annotated[int | None, typer.Option("--timeout", help="Per-build timeout, s.")]
+
+# exit codes of `elforge run` and `elforge build`
+EXIT_PROBLEMS = 3  # some package failed, drifted or came out ABI-incompatible
+
+
+class RichRunObserver:
+    """One bar for the packages (with ETA) and one line per stage with its counts."""
+
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
+        self._tasks: dict[str, Any] = {}
+        self._counts: dict[str, Counter[str]] = {}
+
+    def start(self, packages: list[str], stages: list[str]) -> None:
+        self._bar = Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[note]}"),
+            console=stderr,
+            transient=False,
+        )
+        self._bar.start()
+        self._tasks["packages"] = self._bar.add_task("packages", total=len(packages), note="")
+        for stage in stages:
+            total = 1 if stage == "publish" else len(packages)
+            self._tasks[stage] = self._bar.add_task(stage, total=total, note="")
+            self._counts[stage] = Counter()
+
+    def _note(self, stage: str, status: str, reused: bool) -> None:
+        assert self._bar is not None
+        self._counts[stage][f"{status} (reused)" if reused else status] += 1
+        note = " · ".join(f"{n} {s}" for s, n in sorted(self._counts[stage].items()))
+        self._bar.update(self._tasks[stage], advance=1, note=note)
+
+    def package_done(self, name: str, outcomes: dict[str, dict[str, Any]]) -> None:
+        if self._bar is None:
+            return
+        for stage in self._counts:
+            if stage in outcomes:
+                self._note(stage, outcomes[stage]["status"], bool(outcomes[stage].get("reused")))
+            elif stage != "publish":
+                self._note(stage, "not reached", False)
+        self._bar.update(self._tasks["packages"], advance=1, note=name)
+
+    def stage_done(self, stage: str, outcome: dict[str, Any]) -> None:
+        if self._bar is not None and stage in self._counts:
+            self._note(stage, outcome["status"], bool(outcome.get("reused")))
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+
+def _observer() -> RichRunObserver | None:
+    return None if OPTIONS.quiet or not stderr.is_terminal else RichRunObserver()
+
+
+def _exit_code(summary: dict[str, Any]) -> int:
+    counts = summary["counts"]
+    bad = counts["failed"] or counts["drifted"] or summary["abi"].get("incompatible", 0)
+    return EXIT_PROBLEMS if bad else 0
+
+
+def run(
+    workspace: WorkspaceOption = None,
+    stages: Annotated[
+        str, typer.Option("--stages", help=f"Comma-separated subset of {','.join(ALL_STAGES)}.")
+    ] = ",".join(ALL_STAGES),
+    package: Annotated[
+        list[str] | None, typer.Option("--package", "-p", help="Only this package (repeatable).")
+    ] = None,
+    jobs: JobsOption = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Run on Dask: tcp://HOST:PORT.")
+    ] = None,
+    arch: ArchOption = None,
+    timeout: TimeoutOption = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run failed stages again with equal inputs.")
+    ] = False,
+    fmt: FormatOption = "text",  # type: ignore[assignment]
+    output: OutputOption = None,
+) -> None:
+    """Run import → patch → build → verify per package, then publish; incremental."""
+    ws = Workspace.open(workspace)
+    opts = RunOptions(
+        stages=[s.strip() for s in stages.split(",") if s.strip()],
+        packages=package or None,
+        jobs=jobs,
+        scheduler=scheduler,
+        arch=arch,
+        timeout=timeout,
+        retry_failed=retry_failed,
+    )
+    summary = run_pipeline(ws, opts, _observer())
+    emit(summary_document(summary), fmt, output)
+    raise typer.Exit(_exit_code(summary))
+
+
+def status(
+    workspace: WorkspaceOption = None,
+    fmt: FormatOption = "text",  # type: ignore[assignment]
+    output: OutputOption = None,
+) -> None:
+    """Each package's latest outcome per stage, and the last run."""
+    ws = Workspace.open(workspace)
+    store = open_store(ws.store_url)
+    try:
+        with store.session() as session:
+            rows = session.scalars(select(StageRun).order_by(StageRun.updated, StageRun.id)).all()
+            last = session.scalars(select(PipelineRun).order_by(PipelineRun.id.desc())).first()
+            latest: dict[str, dict[str, StageRun]] = {}
+            for row in rows:
+                latest.setdefault(row.subject, {})[row.stage] = row
+            last_run = None
+            if last is not None:
+                last_run = {
+                    "id": last.id,
+                    "status": last.status if last.finished else "interrupted or running",
+                    "started": last.started.isoformat(),
+                    "finished": last.finished.isoformat() if last.finished else None,
+                    "executor": last.executor,
+                }
+    finally:
+        store.close()
+    configured = [p.name for p in ws.config.packages]
+    packages: list[dict[str, Any]] = []
+    for name in [*configured, *sorted(set(latest) - set(configured) - {"*"})]:
+        stages_now = latest.get(name, {})
+        packages.append(
+            {
+                "name": name,
+                "stages": {
+                    s: {"status": r.status, "input_hash": r.input_hash, "error": r.error}
+                    for s, r in stages_now.items()
+                },
+                "nvr": next(
+                    (
+                        stages_now[s].output.get("nvr")
+                        for s in ("build", "patch", "import")
+                        if s in stages_now and stages_now[s].output.get("nvr")
+                    ),
+                    None,
+                ),
+            }
+        )
+    publish = latest.get("*", {}).get("publish")
+    data = {
+        "workspace": str(ws.root),
+        "last_run": last_run,
+        "packages": packages,
+        "publish": {"status": publish.status, "output": publish.output} if publish else None,
+    }
+    table = Table("Packages", ["package", "nvr", *ALL_STAGES[:4], "problem"])
+    findings = []
+    for pkg in packages:
+        st = pkg["stages"]
+        errors = [f"{s}: {v['error']}" for s, v in st.items() if v["error"]]
+        table.rows.append(
+            [
+                pkg["name"],
+                pkg["nvr"] or "",
+                *(st.get(s, {}).get("status", "-") for s in ALL_STAGES[:4]),
+                errors[0][:90] if errors else "",
+            ]
+        )
+        if any(v["status"] in ("failed", "drifted") for v in st.values()):
+            findings.append(
+                Finding(
+                    Severity.BAD,
+                    "status.package-problem",
+                    pkg["name"],
+                    errors[0] if errors else "failed",
+                    layer="pipeline",
+                )
+            )
+    summary: list[tuple[str, Any]] = [("packages", len(packages))]
+    if last_run:
+        summary += [("last run", f"#{last_run['id']} {last_run['status']}")]
+    doc = ReportDocument(
+        "elforge.status/1",
+        "elforge status",
+        data,
+        findings=findings,
+        summary=summary,
+        tables=[table],
+    )
+    emit(doc, fmt, output)
+
+
+def build(
+    workspace: WorkspaceOption = None,
+    package: Annotated[
+        list[str] | None, typer.Option("--package", "-p", help="Only this package (repeatable).")
+    ] = None,
+    tree: Annotated[
+        list[Path] | None,
+        typer.Option("--tree", help="Build this package tree directly, without a workspace."),
+    ] = None,
+    artifacts: Annotated[
+        Path, typer.Option("--artifacts", help="Artifact store for --tree builds.")
+    ] = Path("artifacts"),
+    builder: Annotated[str, typer.Option("--builder", help="rpmbuild or mock.")] = "rpmbuild",
+    mock_config: Annotated[
+        str | None, typer.Option("--mock-config", help="mock -r CONFIG.")
+    ] = None,
+    dist: Annotated[str | None, typer.Option("--dist", help="%dist for --tree builds.")] = None,
+    jobs: JobsOption = None,
+    arch: ArchOption = None,
+    timeout: TimeoutOption = None,
+    fmt: FormatOption = "text",  # type: ignore[assignment]
+    output: OutputOption = None,
+) -> None:
+    """Build packages: the workspace's (import and patch reused when done) or given trees."""
+    if builder not in ("rpmbuild", "mock"):
+        raise typer.BadParameter("--builder must be rpmbuild or mock")
+    if not tree:
+        ws = Workspace.open(workspace)
+        opts = RunOptions(
+            stages=["import", "patch", "build"],
+            packages=package or None,
+            jobs=jobs,
+            arch=arch,
+            timeout=timeout,
+            builder=builder,
+        )
+        summary = run_pipeline(ws, opts, _observer())
+        emit(summary_document(summary), fmt, output)
+        raise typer.Exit(_exit_code(summary))
+    bopts = BuildOptions(
+        builder="mock" if builder == "mock" else "rpmbuild",
+        mock_config=mock_config,
+        arch=arch,
+        dist=dist,
+        timeout=float(timeout or 3600),
+    )
+    check_builder(bopts)
+    store = ArtifactStore(artifacts)
+    with ThreadPoolExecutor(max_workers=jobs or 2) as pool:
+        results = list(
+            pool.map(
+                lambda t: build_tree(
+                    t.resolve().name, t.resolve(), store, artifacts / "logs", bopts
+                ),
+                tree,
+            )
+        )
+    table = Table("Builds", ["package", "status", "nvr", "outputs", "seconds", "log"])
+    findings = []
+    for r in results:
+        table.rows.append(
+            [r.package, r.status, r.nvr or "", len(r.rpms), round(r.duration, 1), r.log_path or ""]
+        )
+        if r.status == "failed":
+            findings.append(
+                Finding(
+                    Severity.BAD,
+                    "build.failed",
+                    r.package,
+                    str(r.error),
+                    location=r.log_path or "",
+                    layer="build",
+                )
+            )
+    counts = dict(Counter(r.status for r in results))
+    data: dict[str, Any] = {"builds": [r.to_json() for r in results], "counts": counts}
+    doc = ReportDocument(
+        "elforge.build/1",
+        "elforge build",
+        data,
+        findings=findings,
+        summary=list(counts.items()),
+        tables=[table],
+    )
+    emit(doc, fmt, output)
+    raise typer.Exit(EXIT_PROBLEMS if findings else 0)
