@@ -30,8 +30,9 @@ def test_distgit_tree_builds_srpm_and_rpms_into_the_artifact_store(
 ) -> None:
     require_tool("rpmbuild")
     store = ArtifactStore(tmp_path / "artifacts")
-    result = build_tree("libgreet", upstream / "libgreet", store, tmp_path / "logs",
-                        BuildOptions(dist=".el9"))  # fmt: skip
+    result = build_tree(
+        "libgreet", upstream / "libgreet", store, tmp_path / "logs", BuildOptions(dist=".el9")
+    )
     assert result.status == "built", result.error
     assert result.nvr == "libgreet-1.2-3.el9"
     assert result.srpm is not None and result.srpm.filename == "libgreet-1.2-3.el9.src.rpm"
@@ -47,11 +48,13 @@ def test_distgit_tree_builds_srpm_and_rpms_into_the_artifact_store(
     assert result.buildroot and result.buildroot_note
     assert Path(str(result.log_path)).read_text().count("$ rpmbuild") == 2
     # the input hash is a function of the inputs: same tree and options, same key
-    again = build_tree("libgreet", upstream / "libgreet", store, tmp_path / "logs",
-                       BuildOptions(dist=".el9"))  # fmt: skip
+    again = build_tree(
+        "libgreet", upstream / "libgreet", store, tmp_path / "logs", BuildOptions(dist=".el9")
+    )
     assert again.input_hash == result.input_hash
-    other = build_tree("libgreet", upstream / "libgreet", store, tmp_path / "logs",
-                       BuildOptions(dist=".el9_4"))  # fmt: skip
+    other = build_tree(
+        "libgreet", upstream / "libgreet", store, tmp_path / "logs", BuildOptions(dist=".el9_4")
+    )
     assert other.input_hash != result.input_hash and other.nvr == "libgreet-1.2-3.el9_4"
 
 
@@ -66,8 +69,13 @@ def test_exploded_tree_builds(upstream: Path, tmp_path: Path) -> None:
     sha = hashlib.sha256(tarball).hexdigest()
     (tree / ".acme-docs.metadata").write_text(f"{sha} SOURCES/acme-docs-1.0.tar.gz\n")
     assert find_spec(tree).layout == "exploded"
-    result = build_tree("acme-docs", tree, ArtifactStore(tmp_path / "a"), tmp_path / "logs",
-                        BuildOptions(dist=".el9"))  # fmt: skip
+    result = build_tree(
+        "acme-docs",
+        tree,
+        ArtifactStore(tmp_path / "a"),
+        tmp_path / "logs",
+        BuildOptions(dist=".el9"),
+    )
     assert result.status == "built", result.error
     assert [r.filename for r in result.rpms] == ["acme-docs-1.0-2.el9.noarch.rpm"]
     assert result.inputs["lookaside"] == [
@@ -86,8 +94,13 @@ def _write_spec(tree: Path, build_section: str) -> None:
 def test_failed_build_keeps_its_log_and_does_not_raise(tmp_path: Path) -> None:
     require_tool("rpmbuild")
     _write_spec(tmp_path / "broken", "echo compiler-says-no >&2\nexit 3")
-    result = build_tree("broken", tmp_path / "broken", ArtifactStore(tmp_path / "a"),
-                        tmp_path / "logs", BuildOptions())  # fmt: skip
+    result = build_tree(
+        "broken",
+        tmp_path / "broken",
+        ArtifactStore(tmp_path / "a"),
+        tmp_path / "logs",
+        BuildOptions(),
+    )
     assert result.status == "failed"
     assert result.error and "rpmbuild failed" in result.error
     assert "compiler-says-no" in Path(str(result.log_path)).read_text()
@@ -97,8 +110,13 @@ def test_failed_build_keeps_its_log_and_does_not_raise(tmp_path: Path) -> None:
 def test_build_timeout_kills_the_build(tmp_path: Path) -> None:
     require_tool("rpmbuild")
     _write_spec(tmp_path / "slow", "sleep 60")
-    result = build_tree("slow", tmp_path / "slow", ArtifactStore(tmp_path / "a"),
-                        tmp_path / "logs", BuildOptions(timeout=2))  # fmt: skip
+    result = build_tree(
+        "slow",
+        tmp_path / "slow",
+        ArtifactStore(tmp_path / "a"),
+        tmp_path / "logs",
+        BuildOptions(timeout=2),
+    )
     assert result.status == "failed"
     assert result.error == "timed out after 2 s"
     assert result.duration < 30
@@ -106,8 +124,13 @@ def test_build_timeout_kills_the_build(tmp_path: Path) -> None:
 
 def test_arch_is_passed_as_target(upstream: Path, tmp_path: Path) -> None:
     require_tool("rpmbuild")
-    result = build_tree("acme-motd", upstream / "acme-motd", ArtifactStore(tmp_path / "a"),
-                        tmp_path / "logs", BuildOptions(arch="x86_64"))  # fmt: skip
+    result = build_tree(
+        "acme-motd",
+        upstream / "acme-motd",
+        ArtifactStore(tmp_path / "a"),
+        tmp_path / "logs",
+        BuildOptions(arch="x86_64"),
+    )
     assert result.status == "built", result.error
     assert "--target x86_64" in result.command
     assert result.inputs["arch"] == "x86_64"
@@ -117,8 +140,13 @@ def test_tree_without_spec_is_a_clear_failure(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FormatError, match=r"no \.spec file"):
         find_spec(tmp_path / "empty")
-    result = build_tree("empty", tmp_path / "empty", ArtifactStore(tmp_path / "a"),
-                        tmp_path / "logs", BuildOptions())  # fmt: skip
+    result = build_tree(
+        "empty",
+        tmp_path / "empty",
+        ArtifactStore(tmp_path / "a"),
+        tmp_path / "logs",
+        BuildOptions(),
+    )
     assert result.status == "failed" and "no .spec file" in str(result.error)
 
 

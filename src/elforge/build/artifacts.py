@@ -24,8 +24,12 @@ class StoredArtifact:
     path: str  # absolute path in the store
 
     def to_json(self) -> dict[str, object]:
-        return {"filename": self.filename, "sha256": self.sha256, "size": self.size,
-                "path": self.path}  # fmt: skip
+        return {
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "size": self.size,
+            "path": self.path,
+        }
 
 
 class ArtifactStore:

@@ -64,8 +64,13 @@ class BuildOptions:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"builder": self.builder, "mock_config": self.mock_config, "arch": self.arch,
-                "macros": self.all_macros(), "timeout": self.timeout}  # fmt: skip
+        return {
+            "builder": self.builder,
+            "mock_config": self.mock_config,
+            "arch": self.arch,
+            "macros": self.all_macros(),
+            "timeout": self.timeout,
+        }
 
 
 @dataclass
@@ -77,8 +82,13 @@ class BuiltFile:
     path: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"filename": self.filename, "nevra": self.nevra, "sha256": self.sha256,
-                "size": self.size, "path": self.path}  # fmt: skip
+        return {
+            "filename": self.filename,
+            "nevra": self.nevra,
+            "sha256": self.sha256,
+            "size": self.size,
+            "path": self.path,
+        }
 
 
 @dataclass
@@ -100,13 +110,21 @@ class BuildResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "package": self.package, "status": self.status, "input_hash": self.input_hash,
-            "inputs": self.inputs, "builder": self.builder, "command": self.command,
-            "log_path": self.log_path, "duration": round(self.duration, 3),
-            "buildroot": self.buildroot, "buildroot_note": self.buildroot_note, "nvr": self.nvr,
+            "package": self.package,
+            "status": self.status,
+            "input_hash": self.input_hash,
+            "inputs": self.inputs,
+            "builder": self.builder,
+            "command": self.command,
+            "log_path": self.log_path,
+            "duration": round(self.duration, 3),
+            "buildroot": self.buildroot,
+            "buildroot_note": self.buildroot_note,
+            "nvr": self.nvr,
             "srpm": self.srpm.to_json() if self.srpm else None,
-            "rpms": [r.to_json() for r in self.rpms], "error": self.error,
-        }  # fmt: skip
+            "rpms": [r.to_json() for r in self.rpms],
+            "error": self.error,
+        }
 
 
 class BuildFailed(Exception):
@@ -159,8 +177,14 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 def _run_logged(argv: list[str], log: Any, timeout: float, cwd: Path | None = None) -> int:
     log.write(f"$ {shlex.join(argv)}\n")
     log.flush()
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                            start_new_session=True, preexec_fn=_die_with_parent)  # fmt: skip
+    proc = subprocess.Popen(
+        argv,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -181,8 +205,12 @@ def _query_nevras(paths: list[Path]) -> dict[str, str]:
     if not paths:
         return {}
     qf = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{SOURCERPM}\n"
-    proc = subprocess.run(["rpm", "-qp", "--nosignature", "--qf", qf, *map(str, paths)],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        ["rpm", "-qp", "--nosignature", "--qf", qf, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if "|" in ln]
     if proc.returncode != 0 or len(lines) != len(paths):
         raise BuildFailed(f"rpm -qp could not read the outputs: {proc.stderr.strip()}")
@@ -201,17 +229,26 @@ def _store_all(paths: list[Path], store: ArtifactStore) -> list[BuiltFile]:
     files = []
     for path in sorted(paths, key=lambda p: p.name):
         stored = store.put(path)
-        files.append(BuiltFile(path.name, nevras[path.name], stored.sha256, stored.size,
-                               stored.path))  # fmt: skip
+        files.append(
+            BuiltFile(path.name, nevras[path.name], stored.sha256, stored.size, stored.path)
+        )
     return files
 
 
 def build_srpm(layout: TreeLayout, topdir: Path, opts: BuildOptions, log: Any) -> Path:
     """``rpmbuild -bs`` in a scratch topdir; returns the SRPM path."""
-    dirs = {"_topdir": str(topdir), "_sourcedir": str(layout.sourcedir),
-            "_specdir": str(layout.spec.parent)}  # fmt: skip
-    argv = ["rpmbuild", "-bs", *_define_args(dirs), *_define_args(opts.all_macros()),
-            str(layout.spec)]  # fmt: skip
+    dirs = {
+        "_topdir": str(topdir),
+        "_sourcedir": str(layout.sourcedir),
+        "_specdir": str(layout.spec.parent),
+    }
+    argv = [
+        "rpmbuild",
+        "-bs",
+        *_define_args(dirs),
+        *_define_args(opts.all_macros()),
+        str(layout.spec),
+    ]
     rc = _run_logged(argv, log, opts.timeout)
     srpms = sorted((topdir / "SRPMS").glob("*.src.rpm"))
     if rc != 0 or len(srpms) != 1:
@@ -226,8 +263,9 @@ def check_builder(opts: BuildOptions) -> None:
         hint = " (install it or use builder = 'rpmbuild')" if tool == "mock" else ""
         raise ToolError(f"{tool} is not installed{hint}", subject=tool)
     if opts.builder == "mock" and not opts.mock_config:
-        raise ToolError("the mock builder needs a config (--mock-config or [build] mock_config)",
-                        subject="mock")  # fmt: skip
+        raise ToolError(
+            "the mock builder needs a config (--mock-config or [build] mock_config)", subject="mock"
+        )
 
 
 def rebuild_command(srpm: Path, workdir: Path, opts: BuildOptions) -> tuple[list[str], Path]:
@@ -235,14 +273,27 @@ def rebuild_command(srpm: Path, workdir: Path, opts: BuildOptions) -> tuple[list
     check_builder(opts)
     if opts.builder == "mock":
         resultdir = workdir / "mock-result"
-        argv = ["mock", "-r", str(opts.mock_config), "--rebuild", str(srpm),
-                "--resultdir", str(resultdir), *_define_args(opts.all_macros())]  # fmt: skip
+        argv = [
+            "mock",
+            "-r",
+            str(opts.mock_config),
+            "--rebuild",
+            str(srpm),
+            "--resultdir",
+            str(resultdir),
+            *_define_args(opts.all_macros()),
+        ]
         if opts.arch:
             argv += ["--arch", opts.arch]
         return argv, resultdir
     topdir = workdir / "binary"
-    argv = ["rpmbuild", "--rebuild", "--define", f"_topdir {topdir}",
-            *_define_args(opts.all_macros())]  # fmt: skip
+    argv = [
+        "rpmbuild",
+        "--rebuild",
+        "--define",
+        f"_topdir {topdir}",
+        *_define_args(opts.all_macros()),
+    ]
     if not is_rpm_host():
         argv.append("--nodeps")
     if opts.arch:
@@ -272,10 +323,13 @@ def build_tree(
     logs_dir.mkdir(parents=True, exist_ok=True)
     log_path = logs_dir / f"{name}-{key[:16]}.log"
     tmp_log = log_path.with_name(f".{log_path.name}.tmp")
-    result = BuildResult(name, "failed", key, inputs, opts.builder, "", str(log_path), 0.0,
-                         buildroot, note)  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix=f"elforge-build-{name}-", dir=scratch) as tmp, \
-            tmp_log.open("w", encoding="utf-8", errors="replace") as log:  # fmt: skip
+    result = BuildResult(
+        name, "failed", key, inputs, opts.builder, "", str(log_path), 0.0, buildroot, note
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix=f"elforge-build-{name}-", dir=scratch) as tmp,
+        tmp_log.open("w", encoding="utf-8", errors="replace") as log,
+    ):
         work = Path(tmp)
         try:
             layout = find_spec(tree)

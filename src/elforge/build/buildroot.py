@@ -39,14 +39,23 @@ def host_buildroot() -> tuple[list[str], str]:
         return sorted(filter(None, out.splitlines())), "host rpmdb (rpm -qa)"
     packages: list[str] = []
     if shutil.which("dpkg-query"):
-        out = _run(["dpkg-query", "-W", "-f", "${Package} ${Version} ${Architecture}\n",
-                    *_DEBIAN_TOOLCHAIN])  # fmt: skip
+        out = _run(
+            [
+                "dpkg-query",
+                "-W",
+                "-f",
+                "${Package} ${Version} ${Architecture}\n",
+                *_DEBIAN_TOOLCHAIN,
+            ]
+        )
         packages = [f"deb:{line}" for line in out.splitlines() if line.strip()]
     gcc = _run(["gcc", "-dumpfullversion"]).strip() if shutil.which("gcc") else ""
     if gcc and not any(p.startswith("deb:gcc ") for p in packages):
         packages.append(f"gcc {gcc}")
-    note = ("non-RPM host: rpmbuild ran with --nodeps, build dependencies are not tracked by an "
-            "rpmdb; listed are the host's rpm and toolchain versions")  # fmt: skip
+    note = (
+        "non-RPM host: rpmbuild ran with --nodeps, build dependencies are not tracked by an "
+        "rpmdb; listed are the host's rpm and toolchain versions"
+    )
     return sorted(packages), note
 
 

@@ -64,8 +64,13 @@ def lookaside_hashes(tree: Path) -> list[dict[str, str]]:
                 continue
             match = _BSD_LINE.match(line)
             if match:
-                found.append({"file": match["file"], "hashtype": match["type"].lower(),
-                              "hash": match["hash"].lower()})  # fmt: skip
+                found.append(
+                    {
+                        "file": match["file"],
+                        "hashtype": match["type"].lower(),
+                        "hash": match["hash"].lower(),
+                    }
+                )
                 continue
             parts = line.split()
             if len(parts) == 2 and len(parts[0]) in _HASH_BY_LEN:

@@ -87,7 +87,7 @@ class DaskExecutor:
         if not items:
             return
         futures = {self._client.submit(fn, item, pure=False): item for item in items}
-        for fut in as_completed(list(futures)):
+        for fut in as_completed(list(futures), loop=self._client.loop):
             item = futures[fut]
             try:
                 yield item, fut.result()

@@ -1,0 +1,181 @@
+"""The pipeline on the bundled example: results, incrementality, crash safety, the lock, Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from engine_fixtures import (  # noqa: F401 - fixtures are registered by import
+    baseline_fixture,
+    example_workspace,
+    fingerprint,
+    reference_rpms_fixture,
+    run_cli,
+)
+
+from elforge.engine.lock import WorkspaceLock, WorkspaceLocked
+from elforge.engine.pipeline import RunOptions, run_pipeline
+from elforge.workspace.workspace import Workspace
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+ELFORGE = Path(sys.executable).parent / "elforge"
+
+
+def _rows(ws: Workspace, table: str) -> int:
+    with sqlite3.connect(ws.state_dir / "state.db") as db:
+        return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) -> None:
+    _, summary = baseline
+    assert summary["schema"] == "elforge.run/1"
+    assert summary["packages_total"] == 5
+    counts = summary["counts"]
+    assert counts["imported"] == 5
+    assert counts["failed"] == 0
+    rows = {row["name"]: row for row in summary["packages"]}
+    # packages without a patch config are rebuilt unchanged and built
+    for name in ("acme-docs", "libgreet"):
+        assert rows[name]["patch"] == "identical" and rows[name]["build"] == "built"
+    assert rows["libgreet"]["nvr"] == "libgreet-1.2-3.el9"
+    assert counts["built"] == sum(1 for r in rows.values() if r["build"] == "built")
+    assert counts["identical"] + counts["patched"] + counts["drifted"] + counts["skipped"] == 5
+    report = Path(summary["report"])
+    assert json.loads(report.read_text())["schema"] == "elforge.run/1"
+    assert report.with_suffix(".html").is_file()
+    assert summary["publish"]["status"] == "published"
+    repo = Path(summary["publish"]["output"]["repo"])
+    assert (repo / "repodata" / "repomd.xml").is_file()
+    assert len(list((repo / "Packages").glob("*.rpm"))) == summary["publish"]["output"]["packages"]
+
+
+def test_rerun_reuses_everything_and_adds_no_rows(reference_rpms: Path, tmp_path: Path) -> None:
+    ws = example_workspace(tmp_path / "ws", reference_rpms)
+    first = run_pipeline(ws)
+    tables = ("stage_runs", "builds", "artifacts", "upstream_imports", "patch_results")
+    before = {t: _rows(ws, t) for t in tables}
+    second = run_pipeline(ws)
+    assert {t: _rows(ws, t) for t in tables} == before
+    assert second["reused"]["import"] == 5
+    assert second["reused"].get("build", 0) == first["counts"]["built"]
+    assert second["publish"]["reused"] is True
+    # an upstream change rebuilds that package only
+    spec = ws.root / "upstream" / "acme-docs" / "acme-docs.spec"
+    spec.write_text(spec.read_text().replace("Release:        2", "Release:        3"))
+    third = run_pipeline(ws)
+    docs = next(p for p in third["packages"] if p["name"] == "acme-docs")
+    assert docs["nvr"] == "acme-docs-1.0-3.el9" and docs["reused"] == []
+    assert third["reused"]["import"] == 4
+    assert _rows(ws, "builds") == before["builds"] + 1
+    assert third["publish"]["reused"] is False
+
+
+def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
+    baseline: tuple[Workspace, dict[str, Any]], reference_rpms: Path, tmp_path: Path
+) -> None:
+    ws = example_workspace(tmp_path / "ws", reference_rpms, jobs=1)
+    db = ws.state_dir / "state.db"
+    proc = subprocess.Popen([ELFORGE, "-q", "run", "-w", str(ws.root)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    killed_after = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as conn:
+                    done = conn.execute(
+                        "SELECT count(DISTINCT subject) FROM stage_runs WHERE subject != '*'"
+                    ).fetchone()[0]
+            except sqlite3.OperationalError:
+                done = 0  # tables not created yet
+            if done >= 1:
+                os.kill(proc.pid, signal.SIGKILL)
+                killed_after = done
+                break
+        time.sleep(0.02)
+    proc.wait()
+    if killed_after is None:
+        pytest.fail(f"the run ended before it could be killed: {proc.stderr.read()!r}")  # type: ignore[union-attr]
+    assert proc.returncode == -signal.SIGKILL
+    with sqlite3.connect(db) as conn:
+        recorded = conn.execute(
+            "SELECT count(DISTINCT subject) FROM stage_runs WHERE subject != '*'"
+        ).fetchone()[0]
+        unfinished = conn.execute(
+            "SELECT count(*) FROM pipeline_runs WHERE finished IS NULL"
+        ).fetchone()[0]
+    assert 1 <= recorded < 5, "kill -9 was meant to land mid-run"
+    assert unfinished == 1
+    # the lock died with the process: the rerun is not refused, and finishes the rest
+    rerun = subprocess.run([ELFORGE, "-q", "run", "-w", str(ws.root), "--format", "json"],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    assert rerun.returncode in (0, 3), rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["reused"]["import"] == recorded
+    assert fingerprint(ws) == fingerprint(baseline[0])
+    assert summary["counts"] == baseline[1]["counts"]
+
+
+def test_a_second_concurrent_run_is_refused(reference_rpms: Path, tmp_path: Path) -> None:
+    ws = example_workspace(tmp_path / "ws", reference_rpms)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; "
+         "from elforge.engine.lock import WorkspaceLock; "
+         "lock = WorkspaceLock(Path(sys.argv[1])); lock.acquire(); print('held', flush=True); "
+         "time.sleep(60)", str(ws.state_dir)],
+        stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = run_cli("run", "-w", str(ws.root))
+        assert result.exit_code == 1
+        assert "another elforge run holds this workspace" in result.stderr
+        assert f"pid {holder.pid}" in result.stderr
+        with pytest.raises(WorkspaceLocked):
+            WorkspaceLock(ws.state_dir).acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    with WorkspaceLock(ws.state_dir):  # released when the holder died
+        pass
+
+
+def test_dask_local_cluster_gives_the_same_results(
+    baseline: tuple[Workspace, dict[str, Any]], reference_rpms: Path, tmp_path: Path
+) -> None:
+    from distributed import LocalCluster
+
+    ws = example_workspace(tmp_path / "ws", reference_rpms)
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                      host="127.0.0.1") as cluster:  # fmt: skip
+        summary = run_pipeline(ws, RunOptions(scheduler=cluster.scheduler_address))
+    assert summary["executor"].startswith("dask (tcp://127.0.0.1:")
+    assert "2 workers" in summary["executor"]
+    assert summary["counts"] == baseline[1]["counts"]
+    assert fingerprint(ws) == fingerprint(baseline[0])
+
+
+def test_stage_subset_and_unknown_stage(reference_rpms: Path, tmp_path: Path) -> None:
+    ws = example_workspace(tmp_path / "ws", reference_rpms)
+    result = run_cli("run", "-w", str(ws.root), "--stages", "import,frobnicate")
+    assert result.exit_code == 1 and "unknown stage(s) frobnicate" in result.stderr
+    result = run_cli("run", "-w", str(ws.root), "--stages", "import", "-p", "acme-docs",
+                     "--format", "json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["packages_total"] == 1 and summary["counts"]["imported"] == 1
+    assert summary["packages"][0]["build"] is None
+    status = run_cli("status", "-w", str(ws.root), "--format", "json")
+    data = json.loads(status.stdout)
+    assert data["schema"] == "elforge.status/1"
+    docs = next(p for p in data["packages"] if p["name"] == "acme-docs")
+    assert docs["stages"]["import"]["status"] == "imported"
+    assert data["last_run"]["status"] == "finished"
