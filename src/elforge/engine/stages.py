@@ -272,7 +272,7 @@ def stage_patch(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
             key,
             {"config": str(config)},
             error=(
-                f"{config}: a patch config exists but elforge.patching is not installed; "
+                f"{config.name}: no patch engine (elforge.patching) installed; "
                 "not building an undebranded tree"
             ),
             started=started,
