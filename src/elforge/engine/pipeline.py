@@ -34,6 +34,7 @@ from elforge.engine.stages import (
     build_options,
     patching_engine,
     run_package,
+    try_reuse,
 )
 from elforge.errors import ConfigError, ToolError
 from elforge.report.model import Finding, ReportDocument, Severity, Table
@@ -429,7 +430,7 @@ def run_pipeline(
             names = [p.name for p in entries]
             previous = record.latest_outcomes(store, [*names, record.GLOBAL])
             reference = index_reference(ws) if "verify" in chain else {}
-            specs = [
+            specs: list[dict[str, Any]] = [
                 {
                     "workspace": str(ws.root),
                     "package": p.model_dump(),
@@ -443,7 +444,17 @@ def run_pipeline(
             ]
             observer.start(names, stages)
             results: dict[str, dict[str, Any]] = {}
-            for spec, res in executor.run(run_package, specs):
+            # packages whose stages are all reusable are settled here, without a task
+            todo = []
+            for spec in specs:
+                done = try_reuse(spec)
+                if done is None:
+                    todo.append(spec)
+                    continue
+                record.record_package(store, run_id, ws.config.workspace.patched_branch, done)
+                results[spec["package"]["name"]] = done
+                observer.package_done(spec["package"]["name"], done["outcomes"])
+            for spec, res in executor.run(run_package, todo):
                 name = spec["package"]["name"]
                 if isinstance(res, BaseException):  # the task itself died (worker lost…)
                     res = {

@@ -88,6 +88,15 @@ def _reuse(
     return {**prev, "stage": stage, "reused": True, "duration": 0.0}
 
 
+class NeedsWork(Exception):
+    """Raised in a reuse-only pass when a stage would have to do real work."""
+
+
+def _needs_work(spec: dict[str, Any]) -> None:
+    if spec.get("reuse_only"):
+        raise NeedsWork
+
+
 def _place_tree(tmp: Path, dest: Path) -> None:
     """Move a finished tree into its content-addressed place (first writer wins)."""
     try:
@@ -170,6 +179,7 @@ def stage_import(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     reused = _reuse(spec, "import", key, lambda out: Path(out["tree"]).is_dir())
     if reused:
         return reused
+    _needs_work(spec)
     if not dest.is_dir():
         tmp = _scratch(ws, pkg["name"])
         shutil.copytree(src, tmp, symlinks=True, ignore=shutil.ignore_patterns(".git"))
@@ -277,6 +287,7 @@ def stage_patch(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
             ),
             started=started,
         )
+    _needs_work(spec)
     tmp = _scratch(ws, name)
     shutil.copytree(imported["tree"], tmp, symlinks=True)
     try:
@@ -351,6 +362,7 @@ def stage_build(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     reused = _reuse(spec, "build", key, still_there)
     if reused:
         return reused
+    _needs_work(spec)
     result = build_tree(
         name, tree, store, ws / "logs" / "build", opts, commit=ctx["import"]["output"].get("commit")
     )
@@ -428,6 +440,8 @@ def run_package(spec: dict[str, Any]) -> dict[str, Any]:
     for stage, ref in spec["stages"]:
         try:
             outcome = resolve(ref)(spec, outcomes)
+        except NeedsWork:
+            raise
         except Exception as exc:  # a bug or an unexpected tool error: record it, go on
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             # keyed by the error, so it is recorded once; the next run computes the stage's
@@ -440,6 +454,15 @@ def run_package(spec: dict[str, Any]) -> dict[str, Any]:
         if outcome["status"] in STOPPING:
             break
     return {"package": spec["package"]["name"], "outcomes": outcomes}
+
+
+def try_reuse(spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The package's result when every stage can be served from recorded outcomes (or is
+    cheap to decide), else None: the coordinator then sends the package to the executor."""
+    try:
+        return run_package({**spec, "reuse_only": True})
+    except NeedsWork:
+        return None
 
 
 def worker_init() -> None:  # pragma: no cover - runs in pool workers
