@@ -32,6 +32,7 @@ from elforge.build.artifacts import ArtifactStore
 from elforge.build.buildroot import host_buildroot, is_rpm_host, mock_buildroot
 from elforge.build.hashing import inputs_hash, lookaside_hashes, tree_hash
 from elforge.errors import FormatError, ToolError
+from elforge.rpm.header import read_header
 
 BuilderName = Literal["rpmbuild", "mock"]
 
@@ -202,25 +203,16 @@ def _define_args(macros: dict[str, str]) -> list[str]:
 
 
 def _query_nevras(paths: list[Path]) -> dict[str, str]:
-    if not paths:
-        return {}
-    qf = "%{NAME}|%{EPOCH}|%{VERSION}|%{RELEASE}|%{ARCH}|%{SOURCERPM}\n"
-    proc = subprocess.run(
-        ["rpm", "-qp", "--nosignature", "--qf", qf, *map(str, paths)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if "|" in ln]
-    if proc.returncode != 0 or len(lines) != len(paths):
-        raise BuildFailed(f"rpm -qp could not read the outputs: {proc.stderr.strip()}")
     out: dict[str, str] = {}
-    for path, line in zip(paths, lines, strict=True):
-        name, epoch, version, release, arch, sourcerpm = line.split("|")
-        if sourcerpm == "(none)":
-            arch = "src"
-        prefix = f"{epoch}:" if epoch not in ("(none)", "", "0") else ""
-        out[path.name] = f"{name}-{prefix}{version}-{release}.{arch}"
+    for path in paths:
+        try:
+            header = read_header(path)
+        except FormatError as exc:
+            raise BuildFailed(f"an output is not a readable RPM: {exc}") from None
+        nevra = header.nevra
+        arch = "src" if header.is_source else nevra.arch
+        epoch = f"{nevra.epoch}:" if nevra.epoch else ""
+        out[path.name] = f"{nevra.name}-{epoch}{nevra.version}-{nevra.release}.{arch}"
     return out
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from elforge.build.builders import check_builder
-from elforge.build.hashing import file_sha256, inputs_hash
+from elforge.build.hashing import inputs_hash
 from elforge.engine import record
 from elforge.engine.executors import Executor, make_executor
 from elforge.engine.lock import WorkspaceLock
@@ -39,6 +39,7 @@ from elforge.engine.stages import (
 from elforge.errors import ConfigError, ToolError
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.report.render import render_html, render_json
+from elforge.rpm.header import read_header
 from elforge.rpm.nevra import NEVRA
 from elforge.store.db import open_store
 from elforge.workspace.workspace import Workspace
@@ -145,24 +146,17 @@ def index_reference(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
         files += sorted(p for p in folder.rglob("*.rpm") if not p.name.endswith(".src.rpm"))
     if not files:
         return {}
-    qf = "%{NAME}|%{SOURCERPM}\n"
-    proc = subprocess.run(
-        ["rpm", "-qp", "--nosignature", "--qf", qf, *map(str, files)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [ln for ln in proc.stdout.splitlines() if "|" in ln]
-    if len(lines) != len(files):
-        raise ToolError(
-            f"rpm -qp could not read the reference RPMs: {proc.stderr.strip()}", subject="rpm"
-        )
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for path, line in zip(files, lines, strict=True):
-        _, sourcerpm = line.split("|", 1)
-        source = NEVRA.parse_filename(sourcerpm).name
+    for path in files:
+        header = read_header(path, digest=True)  # FormatError names a broken reference RPM
+        source = NEVRA.parse_filename(header.sourcerpm or path.name).name
         grouped.setdefault(source, []).append(
-            {"path": str(path), "filename": path.name, "sha256": file_sha256(path)}
+            {
+                "path": str(path),
+                "filename": path.name,
+                "sha256": header.sha256,
+                "nevra": str(header.nevra),
+            }
         )
     return grouped
 
