@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -175,3 +176,41 @@ def test_lookaside_hashes_read_both_sources_forms(tmp_path: Path) -> None:
         {"file": "bash-5.1.tar.gz", "hashtype": "sha512", "hash": "ab" * 64},
         {"file": "old.tar.gz", "hashtype": "md5", "hash": "0" * 32},
     ]
+
+
+def test_cli_build_tree_json_and_missing_mock(upstream: Path, tmp_path: Path) -> None:
+    require_tool("rpmbuild")
+    from conftest import run_cli
+
+    result = run_cli(
+        "build",
+        "--tree",
+        str(upstream / "acme-docs"),
+        "--tree",
+        str(upstream / "acme-motd"),
+        "--artifacts",
+        str(tmp_path / "art"),
+        "--dist",
+        ".el9",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["schema"] == "elforge.build/1"
+    assert data["counts"] == {"built": 2}
+    assert sorted(b["nvr"] for b in data["builds"]) == [
+        "acme-docs-1.0-2.el9",
+        "acme-motd-9.4-2.el9",
+    ]
+    result = run_cli(
+        "build",
+        "--tree",
+        str(upstream / "acme-docs"),
+        "--builder",
+        "mock",
+        "--mock-config",
+        "fedora-40-x86_64",
+    )
+    if shutil.which("mock") is None:
+        assert result.exit_code == 1 and "mock is not installed" in result.stderr
