@@ -23,6 +23,7 @@ from elforge.kabi.load import load_symbol_sets, rpm_arch
 from elforge.kabi.stablelist import Stablelist, read_stablelists, select_stablelist
 from elforge.kabi.symvers import SymbolSet, format_crc
 from elforge.report.model import Finding, ReportDocument, Severity, Table
+from elforge.rpm.header import read_header
 
 SCHEMA = "elforge.kabi-check/1"
 EXIT_ERROR = 1
@@ -118,8 +119,6 @@ class _Kmod:
 
 
 def _read_kmod(path: Path) -> _Kmod:
-    from elforge.rpm.header import read_header  # TEMP until rpmcore lands on main
-
     result = KmodResult(path=str(path))
     try:
         header = read_header(path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from elforge.errors import FormatError
 from elforge.kabi.ksym import KsymDep, ksym_deps
@@ -24,9 +23,7 @@ from elforge.kabi.symvers import (
     read_text,
 )
 from elforge.kabi.tree import is_kabi_tree, read_kabi_tree, tree_arches
-
-if TYPE_CHECKING:
-    from elforge.rpm.header import RpmHeader
+from elforge.rpm.header import RpmHeader, read_header
 
 RPM_MAGIC = b"\xed\xab\xee\xdb"
 
@@ -57,8 +54,6 @@ def rpm_arch(header: RpmHeader) -> str | None:
 
 def read_kernel_rpm(path: Path, *, header: RpmHeader | None = None) -> SymbolSet:
     """The kernel symbols a kernel RPM provides."""
-    from elforge.rpm.header import read_header  # TEMP until rpmcore lands on main
-
     header = header or read_header(path)
     deps = ksym_deps(header.provides)
     if not deps:
@@ -124,8 +119,6 @@ def _load_dir(path: Path, tree_minor: int | None) -> dict[str | None, SymbolSet]
 
 
 def _load_rpm_dir(path: Path, rpms: list[Path]) -> dict[str | None, SymbolSet]:
-    from elforge.rpm.header import read_header  # TEMP until rpmcore lands on main
-
     out: dict[str | None, SymbolSet] = {}
     for p in rpms:
         header = read_header(p)
