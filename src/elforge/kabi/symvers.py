@@ -32,7 +32,7 @@ _CRC = re.compile(r"0x[0-9a-fA-F]{1,8}|[0-9a-fA-F]{8}")
 SYMBOL_NAME = re.compile(r"\.?[A-Za-z_$][A-Za-z0-9_$.]*")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KabiSymbol:
     """One exported symbol with the CRC modversions computed over its type signature."""
 
@@ -134,9 +134,24 @@ def parse_symvers_line(line: str, *, subject: str | Path, lineno: int) -> KabiSy
     return KabiSymbol(name, crc, module, export, namespace)
 
 
+# The common, well-formed line in one match (namespace last or absent); anything else goes
+# through parse_symvers_line, which knows the other layout and explains errors.
+_FAST_LINE = re.compile(
+    r"(0x[0-9a-fA-F]{1,8})\t(\.?[A-Za-z_$][A-Za-z0-9_$.]*)\t([^\t]+)\t"
+    r"(EXPORT_SYMBOL|EXPORT_SYMBOL_GPL|EXPORT_SYMBOL_GPL_FUTURE|EXPORT_UNUSED_SYMBOL"
+    r"|EXPORT_UNUSED_SYMBOL_GPL)(?:\t([^\t]*))?"
+)
+
+
 def iter_symvers(lines: Iterable[str], *, subject: str | Path) -> Iterator[KabiSymbol]:
+    fast = _FAST_LINE.fullmatch
     for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
+        m = fast(line)
+        if m is not None:
+            crc, name, module, export, namespace = m.groups()
+            yield KabiSymbol(name, int(crc, 16), module, export, namespace or "")
+            continue
         if not line.strip() or line.startswith("#"):
             continue
         yield parse_symvers_line(line, subject=subject, lineno=lineno)
