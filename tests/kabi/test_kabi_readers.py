@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from elforge.errors import FormatError
+from elforge.kabi.diff import diff_kabi
 from elforge.kabi.ksym import parse_dependency_string, parse_token
 from elforge.kabi.stablelist import read_stablelist, read_stablelists
 from elforge.kabi.symvers import arch_from_name, read_symvers
@@ -151,6 +152,12 @@ def test_tree_equals_module_kabi(tmp_path: Path, testdata: Path) -> None:
     flat = read_symvers(src)
     assert tree.arch == "aarch64" and tree.kind == "tree"
     assert tree.symbols == flat.symbols
+    # a tree is a diff input like any other, and a kABI list: the implicit stablelist
+    result = diff_kabi(root, src)
+    assert result.exit_code == 0 and result.arches[0].arch == "aarch64"
+    assert result.arches[0].stablelist_implicit
+    older = diff_kabi(root, testdata / "kabi" / "el8.8" / "Module.kabi_aarch64")
+    assert len(older.removed) == 40 and older.exit_code == 12
 
 
 def test_tree_version_ranges_and_index(tmp_path: Path) -> None:

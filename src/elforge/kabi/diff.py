@@ -247,9 +247,8 @@ def compare_arch(
                 f"{name} moved from {o.module} to {n.module}",
                 "kmods that need it now pull in the new module; check that it loads",
             )
-        if (o.export_type and n.export_type and o.export_type != n.export_type) or (
-            o.export_type and n.export_type and o.namespace != n.namespace
-        ):
+        known = bool(o.export_type and n.export_type)  # RPM provides do not say
+        if known and (o.export_type, o.namespace) != (n.export_type, n.namespace):
             record("export_changed", name, o, n)
             narrower = _is_narrower(o, n)
             sev = weight(name, Severity.VERIFY) if narrower else Severity.INFO
