@@ -161,6 +161,8 @@ def rank_candidates(
     for hit in changelog_hits(changelog or "", cve):
         matched = False
         for c in candidates:
+            if not c.commit:  # a changelog-only entry without a commit matches nothing
+                continue
             if any(c.commit.startswith(h) or h.startswith(c.commit) for h in hit.commits):
                 c.score += 60
                 c.evidence.append(f"changelog line {hit.lineno} names the commit: {hit.line}")
