@@ -48,6 +48,14 @@ def parse_date(text: str, *, subject: str | Path | None = None) -> datetime:
     raw = text.strip()
     if not raw:
         raise FormatError("empty date", subject=subject)
+    if len(raw) >= 20 and raw[10] == "T":  # ISO 8601 with a zone, the common case: fast path
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            if value.tzinfo is not None:
+                return value.astimezone(UTC)
     if _EPOCH.match(raw):
         return datetime.fromtimestamp(float(raw), tz=UTC)
     m = _DAY.match(raw)

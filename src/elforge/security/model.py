@@ -21,7 +21,7 @@ _KIND_BY_SUFFIX = {"SA": "security", "BA": "bugfix", "EA": "enhancement"}
 SEVERITIES = ("Critical", "Important", "Moderate", "Low", "None")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FixedPackage:
     """A package build an advisory ships (or the first version that fixes, for OSV)."""
 

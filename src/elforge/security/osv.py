@@ -28,6 +28,20 @@ from elforge.security.model import (
 
 
 def _evr(text: str, subject: str) -> tuple[int, str, str]:
+    hit = _EVR_CACHE.get(text)
+    if hit is not None:
+        return hit
+    if len(_EVR_CACHE) > 65536:
+        _EVR_CACHE.clear()
+    _EVR_CACHE[text] = value = _parse_evr(text, subject)
+    return value
+
+
+# A record lists the same fixed EVR for every subpackage: parse each string once.
+_EVR_CACHE: dict[str, tuple[int, str, str]] = {}
+
+
+def _parse_evr(text: str, subject: str) -> tuple[int, str, str]:
     epoch = 0
     if ":" in text:
         e, _, text = text.partition(":")
