@@ -7,6 +7,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # headless; must precede pyplot
+matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: a far smaller SVG
+matplotlib.rcParams["svg.hashsalt"] = "elforge"  # stable ids: the same data, the same file
 
 import matplotlib.pyplot as plt
 
@@ -35,7 +37,7 @@ def plot_lag(report: LagReport, stem: Path, *, title: str = "Security fix lag") 
     for ax, key, name in ((axes[0], "year", "year of reference fix"), (axes[1], "sev", "severity")):
         labels, values = _groups(report, key)
         if values:
-            ax.boxplot(values, showfliers=True, whis=(10, 90), flierprops={"markersize": 2})
+            ax.boxplot(values, showfliers=False, whis=(10, 90))
             ax.set_xticks(
                 range(1, len(labels) + 1),
                 [f"{k}\n(n={len(v)})" for k, v in zip(labels, values, strict=True)],
