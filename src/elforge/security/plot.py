@@ -7,8 +7,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # headless; must precede pyplot
-matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: a far smaller SVG
-matplotlib.rcParams["svg.hashsalt"] = "elforge"  # stable ids: the same data, the same file
 
 import matplotlib.pyplot as plt
 
@@ -33,6 +31,12 @@ def _groups(report: LagReport, key: str) -> tuple[list[str], list[list[float]]]:
 
 def plot_lag(report: LagReport, stem: Path, *, title: str = "Security fix lag") -> list[Path]:
     """Write ``stem.png`` and ``stem.svg``: lag distribution per year and per severity."""
+    # text as text (a far smaller SVG); a fixed hash salt gives stable ids for the same data
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "elforge"}):
+        return _plot(report, stem, title)
+
+
+def _plot(report: LagReport, stem: Path, title: str) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [3, 2]})
     for ax, key, name in ((axes[0], "year", "year of reference fix"), (axes[1], "sev", "severity")):
         labels, values = _groups(report, key)
