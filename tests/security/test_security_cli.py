@@ -20,8 +20,8 @@ SEC = "security"
 
 
 def _flat(text: str) -> str:
-    """Messages as one line: the terminal renderer wraps long ones."""
-    return " ".join(text.split())
+    """A message without whitespace: the terminal renderer wraps long lines, even mid-word."""
+    return "".join(text.split())
 
 
 @pytest.mark.slow
@@ -47,7 +47,7 @@ def test_lag_needs_first_seen(tmp_path: Path) -> None:
     write_json(tmp_path / "f" / "ALSA-2024:0001.json", osv_record(
         "ALSA-2024:0001", "2024-01-01T00:00:00Z", cves=[], packages={"a": "1-1.el8"}))  # fmt: skip
     r = run_cli("security", "lag", "--rebuild", str(tmp_path / "f"))
-    assert r.exit_code == 1 and "no first-seen times" in _flat(r.stderr)
+    assert r.exit_code == 1 and "nofirst-seentimes" in _flat(r.stderr)
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "html"])
@@ -116,7 +116,7 @@ def test_parity_reports_bad_input_and_goes_on(testdata: Path, tmp_path: Path) ->
     r = run_cli("security", "parity", "--reference", str(testdata / SEC / "redhat-csaf/2024"),
                 "--rebuild", str(bad), "--format", "json")  # fmt: skip
     assert r.exit_code == 0
-    assert "invalid JSON" in _flat(r.stderr) and "oops" in r.stderr
+    assert "oops.json:invalidJSON" in _flat(r.stderr)
     doc = json.loads(r.stdout)
     assert any("oops.json" in e for e in doc["errors"])
     states = {c["cve"]: c["state"] for c in doc["cves"]}
