@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from secfix import write_json
 
+from conftest import require_tool, run_cli
 from elforge.errors import FormatError
 from elforge.security.kernel import changelog_hits, rank_candidates, read_vulns_record
 
@@ -119,3 +122,28 @@ def test_bad_record(tmp_path: Path) -> None:
     bad = write_json(tmp_path / "cve/published/2024/CVE-2024-0001.json", {"cveMetadata": {}})
     with pytest.raises(FormatError, match=r"containers\.cna"):
         read_vulns_record(bad)
+
+
+@pytest.mark.system
+def test_changelog_from_a_kernel_rpm(tmp_path: Path) -> None:
+    """--changelog also takes the RPM itself: its header's changelog is read."""
+    require_tool("rpmbuild")
+    spec = tmp_path / "kernel.spec"
+    spec.write_text(
+        "Name: kernel\nVersion: 4.18.0\nRelease: 513.18.1.el8_9\nSummary: k\nLicense: GPLv2\n"
+        "BuildArch: noarch\n%description\nk\n%files\n%changelog\n"
+        "* Tue Feb 13 2024 Someone <s@example.org> - 4.18.0-513.18.1.el8_9\n"
+        f"- {TITLE} (Florian Westphal) [RHEL-20980] {{CVE-2024-1086}}\n",
+        "utf-8",
+    )
+    top = tmp_path / "rpmbuild"
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", str(spec)],
+                   check=True, capture_output=True)  # fmt: skip
+    (rpm,) = (top / "RPMS").rglob("*.rpm")
+    vulns = vulns_tree(tmp_path / "vulns")
+    r = run_cli("security", "kernel-candidates", "CVE-2024-1086", "--vulns", str(vulns),
+                "--changelog", str(rpm), "--format", "json")  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    best = json.loads(r.stdout)["candidates"][0]
+    assert best["commit"] == FIX_MAIN and best["score"] == 90
+    assert any("carries CVE-2024-1086 with the fix's subject" in e for e in best["evidence"])

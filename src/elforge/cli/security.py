@@ -227,7 +227,10 @@ def kernel_candidates(
     ],
     changelog: Annotated[
         Path | None,
-        typer.Option("--changelog", help="Kernel changelog (rpm -q --changelog or %changelog)."),
+        typer.Option(
+            "--changelog",
+            help="Kernel changelog: rpm -q --changelog output, a %changelog, or the kernel RPM.",
+        ),
     ] = None,
     base: Annotated[
         str | None,
@@ -242,7 +245,12 @@ def kernel_candidates(
     if not vulns.is_dir():
         raise ConfigError("not a folder", subject=vulns)
     text = None
-    if changelog is not None:
+    if changelog is not None and changelog.name.endswith(".rpm"):
+        from elforge.rpm.header import read_header
+        from elforge.security.kernel import changelog_from_header
+
+        text = changelog_from_header(read_header(changelog).changelog)
+    elif changelog is not None:
         try:
             text = changelog.read_text(encoding="utf-8", errors="replace")
         except OSError as exc:

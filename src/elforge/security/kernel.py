@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,15 @@ def changelog_hits(text: str, cve: str) -> list[ChangelogHit]:
         subject = re.split(r"\s+\(|\s+\[|\s+\{", body, maxsplit=1)[0].strip()
         hits.append(ChangelogHit(line.strip(), lineno, subject, tuple(_SHA.findall(line))))
     return hits
+
+
+def changelog_from_header(entries: Iterable[Any]) -> str:
+    """``rpm -q --changelog`` text from a header's changelog entries (author, time, text)."""
+    out = []
+    for e in entries:
+        day = datetime.fromtimestamp(e.time, tz=UTC).strftime("%a %b %d %Y")
+        out.append(f"* {day} {e.author}\n{e.text}\n")
+    return "\n".join(out)
 
 
 def _norm(s: str) -> str:

@@ -3,10 +3,11 @@
 Per rebuild advisory: ``available`` is when the record first appeared in the rebuild's feed
 (git history or CSV, never the record's own ``published``, which copies the reference
 date) and ``reference_date`` is when the reference fixed (the CSAF vendor_fix date, else
-the reference advisory's issue date).  When no reference document for the advisory was
-given, the rebuild record's ``published`` *is* a faithful copy of the reference date (that
-is what rebuilds put there), so it stands in, marked ``reference_date_source:
-"rebuild-copy"``; its day precision overstates lags by up to a day.
+the reference advisory's issue date, else the Security Data API release date).  When no
+reference document for the advisory was given, the rebuild record's ``published`` *is* a
+faithful copy of the reference date (that is what rebuilds put there), so it stands in,
+marked ``reference_date_source: "rebuild-copy"``; its day precision overstates lags by up
+to a day.
 
 Lags that the history cannot measure are kept in the list but left out of the statistics:
 
@@ -135,13 +136,27 @@ def stats(values: list[float]) -> Stats:
     return Stats(len(ordered), round(median, 2), round(p90, 2))
 
 
+def _reference_dates(reference: Feed | None) -> dict[str, datetime]:
+    """Fix date per reference advisory: its own date, else the earliest dated statement
+    naming it (Security Data API ``affected_release``, VEX vendor_fix)."""
+    if reference is None:
+        return {}
+    out: dict[str, datetime] = {}
+    for st in reference.statements:
+        if st.status == "fixed" and st.advisory and st.date is not None:
+            cur = out.get(st.advisory)
+            out[st.advisory] = st.date if cur is None else min(cur, st.date)
+    for ref in reference.advisories.values():
+        if ref.issued is not None:
+            out[ref.id] = ref.issued
+    return out
+
+
 def _reference_date(
-    adv: Advisory, ref_id: str | None, reference: Feed | None
+    adv: Advisory, ref_id: str | None, known: dict[str, datetime]
 ) -> tuple[datetime | None, str | None]:
-    if ref_id and reference is not None:
-        ref = reference.advisories.get(ref_id)
-        if ref is not None and ref.issued is not None:
-            return ref.issued, "reference"
+    if ref_id and ref_id in known:
+        return known[ref_id], "reference"
     if adv.issued is not None:
         return adv.issued, "rebuild-copy"
     return None, None
@@ -158,13 +173,14 @@ def compute_lag(
 ) -> LagReport:
     """Lag of every rebuild advisory of ``kinds`` against its reference."""
     start = first_seen.history_start
+    known = _reference_dates(reference)
     entries: list[LagEntry] = []
     for adv in sorted(rebuild.advisories.values(), key=lambda a: a.id):
         if kinds and adv.kind not in kinds:
             continue
         refs = reference_ids(adv)
         ref_id = refs[0] if refs else None
-        ref_date, ref_source = _reference_date(adv, ref_id, reference)
+        ref_date, ref_source = _reference_date(adv, ref_id, known)
         available = first_seen.times.get(adv.id)
         if available is None and adv.path is not None:
             available = first_seen.times.get(adv.path.stem)
@@ -217,7 +233,7 @@ def compute_lag(
         for cve, (ref_d, avail, adv_id) in sorted(per_cve.items())
     ]
     excluded = Counter(e.status for e in entries if e.status != MEASURED)
-    known = {a.id for a in rebuild.advisories.values()} | {
+    in_feed = {a.id for a in rebuild.advisories.values()} | {
         a.path.stem for a in rebuild.advisories.values() if a.path is not None
     }
     return LagReport(
@@ -233,7 +249,7 @@ def compute_lag(
         history_start=start,
         first_seen_source=first_seen.source,
         errors=list(rebuild.errors) + list(first_seen.errors),
-        unknown_first_seen=sorted(k for k in first_seen.times if k not in known),
+        unknown_first_seen=sorted(k for k in first_seen.times if k not in in_feed),
     )
 
 

@@ -2,7 +2,7 @@
 
 A REPO may be a dnf repository (``repodata/repomd.xml``; primary.xml read with
 createrepo_c's parser, the one dnf's tooling uses), a folder of ``.rpm`` files (headers
-read with createrepo_c), an updateinfo file (its package lists), or a text file with one
+read with ``elforge.rpm.header``), an updateinfo file (its package lists), or a text file with one
 NEVRA or RPM file name per line (``#`` comments).
 """
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from elforge.errors import FormatError
+from elforge.rpm.header import read_header
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.updateinfo import read_updateinfo
 from elforge.security.model import FixedPackage
@@ -71,14 +72,9 @@ def _from_primary(repo: Path, shipped: Shipped) -> None:
 
 
 def _from_rpms(folder: Path, shipped: Shipped) -> None:
-    import createrepo_c as cr
-
     for rpm in sorted(folder.rglob("*.rpm")):
-        try:
-            pkg = cr.package_from_rpm(str(rpm))
-        except Exception as exc:
-            raise FormatError(f"cannot read RPM header: {exc}", subject=rpm) from None
-        shipped.add(FixedPackage(pkg.name, int(pkg.epoch or 0), pkg.version, pkg.release, pkg.arch))
+        n = read_header(rpm).nevra  # FormatError names the RPM
+        shipped.add(FixedPackage(n.name, n.epoch, n.version, n.release, n.arch))
 
 
 def _from_list(path: Path, shipped: Shipped) -> None:
