@@ -156,3 +156,33 @@ def test_kernel_candidates_cli(tmp_path: Path) -> None:
     missing = run_cli("security", "kernel-candidates", "CVE-2024-0002", "--vulns", str(vulns),
                       "--format", "sarif")  # fmt: skip
     assert missing.exit_code == 0 and "security.kernel-no-candidate" in missing.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "sarif", "junit", "html"])
+def test_parity_every_format(testdata: Path, fmt: str) -> None:
+    r = run_cli("security", "parity", "--reference", str(testdata / SEC / "redhat-csaf"),
+                "--rebuild", str(testdata / SEC / "rocky-osv"), "--format", fmt)  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    assert "CVE-2024-8088" in r.stdout  # python3.9 (EL9): no RLSA for RHSA-2024:6163 here
+
+
+def test_lag_stores_first_seen(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws)).exit_code == 0
+    repo = tmp_path / "feed"
+    write_json(repo / "ALSA-2024:0001.json", osv_record(
+        "ALSA-2024:0001", "2024-01-01T00:00:00Z", cves=["CVE-2024-0001"],
+        packages={"a": "1-1.el8"}))  # fmt: skip
+    git_commit(repo, "add", "2024-01-03T12:00:00+00:00")
+    r = run_cli("security", "lag", "--rebuild", str(repo), "--workspace", str(ws), "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    store = open_store(Workspace.open(ws).store_url)
+    try:
+        with store.session() as s:
+            row = s.scalars(select(AdvisoryRow)).one()
+    finally:
+        store.close()
+    assert row.advisory_id == "ALSA-2024:0001" and row.kind == "security"
+    assert row.first_seen is not None and row.first_seen.replace(tzinfo=None).isoformat() == (
+        "2024-01-03T12:00:00"
+    )
