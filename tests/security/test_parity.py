@@ -18,13 +18,11 @@ from elforge.security.versions import dist_major, evr_covers, normalize_release
 
 @pytest.mark.parametrize(
     ("release", "normal"),
-    [
-        ("1.el8_9.alma", "1.el8_9"),
-        ("9.el9_4.alma.1", "9.el9_4"),
-        ("2.module+el8.4.0+404+316a0dc5", "2.module+el8.4.0"),
-        ("139.module+el8.8.0+18745+f1bef313", "139.module+el8.8.0"),
-        ("3.el9_4.5", "3.el9_4.5"),
-        ("1.el8.rocky.0.2", "1.el8"),
+    [  # the contract's normalisation (elforge.rpm.release), as parity uses it
+        ("1.el8_9.alma", "1"),
+        ("9.el9_4.alma.1", "9"),
+        ("2.module+el8.4.0+404+316a0dc5", "2.module_el8.4.0"),
+        ("3.el9_4.5", "3.5"),
     ],
 )
 def test_normalize_release(release: str, normal: str) -> None:

@@ -1,39 +1,29 @@
 """Does a rebuild's build carry the reference's fix?  rpmvercmp after release normalisation.
 
-Rebuilds change releases in two ways that plain rpmvercmp misreads:
-
-- a vendor suffix (``1.el8_9.alma``, ``9.el9_4.alma.1``, ``.rocky``, ``.centos``) — harmless
-  for ``>=`` (more segments sort newer) but noise in reports;
-- modular releases carry the build system's counter and a hash
-  (``2.module+el8.4.0+10521+a3a6e4b9`` at Red Hat, ``2.module+el8.4.0+404+316a0dc5`` at
-  Rocky): comparing 404 with 10521 would call Rocky's identical build older.
-
-:func:`normalize_release` removes both; the contract's ``elforge.rpm.release`` (rpmcore)
-does the same job and replaces this once it is on main.
+Rebuilds change releases in ways that plain rpmvercmp misreads: a vendor suffix
+(``1.el8_9.alma``, ``9.el9_4.alma.1``) and, worse, modular releases whose build counter and
+hash differ per build system (``2.module+el8.4.0+10521+a3a6e4b9`` at Red Hat,
+``2.module+el8.4.0+404+316a0dc5`` at Rocky: 404 < 10521 would call Rocky's identical build
+older).  Both sides are normalised with the contract's
+:func:`elforge.rpm.release.normalize_release` (dist tag and vendor suffix removed, module
+builds reduced to their stream version) before rpmvercmp compares them.
 """
 
 from __future__ import annotations
 
-import re
-
+from elforge.rpm.release import normalize_release, parse_release
 from elforge.rpm.vercmp import rpmvercmp
 from elforge.security.model import FixedPackage
 
-_VENDOR = re.compile(r"\.(?:alma|rocky|centos|rl|ol|el_?vault)(?:[._]\w+)*$", re.IGNORECASE)
-_MODULE = re.compile(r"(module\+el\d+(?:\.\d+)*)\+\d+\+[0-9a-f]+")
-_DIST = re.compile(r"\bel(\d+)")
-
-
-def normalize_release(release: str) -> str:
-    """``1.el8_9.alma`` → ``1.el8_9``; ``2.module+el8.4.0+404+316a0dc5`` → ``2.module+el8.4.0``."""
-    text = _VENDOR.sub("", release)
-    return _MODULE.sub(r"\1", text)
+__all__ = ["dist_major", "evr_covers", "normalize_release", "package_covers", "same_stream"]
 
 
 def dist_major(release: str) -> int | None:
     """8 for ``1.el8_9``, ``139.module+el8.8.0+…``; None when the release has no el tag."""
-    m = _DIST.search(release)
-    return int(m.group(1)) if m else None
+    parts = parse_release(release)
+    if parts.dist is None or parts.dist.startswith("fc"):
+        return None
+    return parts.major
 
 
 def evr_covers(have: tuple[int, str, str], need: tuple[int, str, str]) -> bool:
