@@ -9,7 +9,9 @@ from typing import Annotated
 import typer
 
 from elforge import __version__
+from elforge.cli import kabi as kabi_cmd
 from elforge.cli import run as run_cmd
+from elforge.cli import security as security_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -51,6 +53,8 @@ app.command("vercmp")(vercmp_cmd.vercmp)
 app.command("run")(run_cmd.run)
 app.command("status")(run_cmd.status)
 app.command("build")(run_cmd.build)
+app.add_typer(kabi_cmd.app, name="kabi")
+app.add_typer(security_cmd.app)
 
 
 def main(argv: list[str] | None = None) -> int:
