@@ -28,6 +28,7 @@ from typing import BinaryIO, Protocol
 import zstandard
 
 from elforge.errors import FormatError, UnsafePayloadError
+from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.structure import file_paths, read_structure, sniff_compressor
 
 CHUNK = 1 << 20
@@ -36,6 +37,8 @@ TRAILER = "TRAILER!!!"
 MAX_NAME = 4096  # PATH_MAX: longer names are a damaged or hostile archive
 ELF_MAGIC = b"\x7fELF"
 _TAG_PAYLOADCOMPRESSOR = 1125
+_TAG_FILEFLAGS = 1037
+_RPMFILE_GHOST = 1 << 6
 
 
 @dataclass(frozen=True)
@@ -450,13 +453,38 @@ def extract(
     select: Callable[[Member], bool] | None = None,
     select_content: Callable[[Member, bytes], bool] | None = None,
     limits: Limits = Limits(),
+    progress: Progress = NO_PROGRESS,
 ) -> list[Member]:
     """Extract the payload of ``rpm`` into ``dest``; return the members written.
 
     ``select`` chooses by member; ``select_content`` (e.g. :func:`is_elf`) also sees the
     first bytes of a regular file.  Parent directories of chosen members are created.
+    ``progress`` advances once per payload member.
     """
     rpm, dest = Path(rpm), Path(dest)
+    progress.start(f"extracting {rpm.name}", payload_member_count(rpm))
+    try:
+        return _extract(rpm, dest, select, select_content, limits, progress)
+    finally:
+        progress.finish()
+
+
+def payload_member_count(rpm: Path) -> int:
+    """How many members the payload should have: the header's files minus ghosts."""
+    header = read_structure(rpm).header
+    flags = header.ints(_TAG_FILEFLAGS)
+    paths = file_paths(header)
+    return sum(1 for i in range(len(paths)) if not (i < len(flags) and flags[i] & _RPMFILE_GHOST))
+
+
+def _extract(
+    rpm: Path,
+    dest: Path,
+    select: Callable[[Member], bool] | None,
+    select_content: Callable[[Member, bytes], bool] | None,
+    limits: Limits,
+    progress: Progress,
+) -> list[Member]:
     dest.mkdir(parents=True, exist_ok=True)
     tree = _Tree(os.open(dest, os.O_RDONLY | os.O_DIRECTORY), str(rpm))
     written: list[Member] = []
@@ -464,6 +492,7 @@ def extract(
     pending: dict[int, list[Member]] = {}
     try:
         for member, reader in iter_members(rpm, limits=limits):
+            progress.advance()
             if not member.path:
                 continue  # the archive root itself
             if member.is_reg and reader is not None:
