@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,9 +12,13 @@ from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
 from elforge.errors import ElforgeError
 from elforge.progress import tracked
 from elforge.report.render import OutputFormat
-from elforge.report.rpm_info import rpm_extract_document, rpm_info_document
-from elforge.rpm.header import RpmHeader, read_header
-from elforge.rpm.payload import Member, extract, is_elf
+
+if TYPE_CHECKING:
+    from elforge.rpm.header import RpmHeader
+    from elforge.rpm.payload import Member
+
+# The format modules (createrepo_c, zstandard) are imported when a command runs, not when
+# the CLI starts: every other command (vercmp --batch above all) pays for start-up.
 
 app = typer.Typer(
     help="Read RPM headers and extract payloads.",
@@ -34,6 +38,9 @@ def info_cmd(
     The JSON form has schema elforge.rpm-info/1. Unreadable files are reported and the
     others still read; the exit code is then 1.
     """
+    from elforge.report.rpm_info import rpm_info_document
+    from elforge.rpm.header import read_header
+
     headers: list[RpmHeader] = []
     errors: list[tuple[Path, str]] = []
     for path in tracked(files, progress(), "reading headers"):
@@ -67,6 +74,9 @@ def extract_cmd(
     Paths are relative to DEST (rpm's ./ prefix removed); --member globs match them with or
     without a leading '/'. Setuid/setgid bits are dropped. JSON schema: elforge.rpm-extract/1.
     """
+    from elforge.report.rpm_info import rpm_extract_document
+    from elforge.rpm.payload import extract, is_elf
+
     patterns = [p.lstrip("/") for p in member or []]
 
     def chosen(m: Member) -> bool:
