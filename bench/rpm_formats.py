@@ -35,8 +35,6 @@ from elforge.rpm.payload import extract, iter_members  # noqa: E402
 from elforge.rpm.vercmp import compare_labels  # noqa: E402
 
 TESTDATA = Path(os.environ.get("ELFORGE_TESTDATA", ROOT.parent / "shared" / "testdata"))
-if not TESTDATA.is_dir():
-    TESTDATA = Path("/work/shared/testdata")
 
 QF = (
     "%{NAME}|%{EPOCHNUM}|%{VERSION}|%{RELEASE}|%{ARCH}|%{SOURCERPM}|%{SUMMARY}|%{LICENSE}|"
@@ -215,6 +213,8 @@ def main() -> None:
     for tool in ("rpm", "rpm2cpio", "cpio"):
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is not installed; run scripts/install-system-deps.sh")
+    if not (TESTDATA / "MANIFEST.tsv").is_file():
+        sys.exit(f"test data not found at {TESTDATA} (set ELFORGE_TESTDATA)")
     rpms = real_rpms(args.quick)
     print(f"RPM format benchmarks ({len(rpms)} real RPMs from {TESTDATA})")
     bench_headers(rpms, rounds)
