@@ -189,6 +189,7 @@ HOSTILE: dict[str, tuple[list[CpioEntry], str]] = {
     "blockdev": ([CpioEntry("./dev/sda", stat.S_IFBLK | 0o660, rdev=(8, 0))], "block device"),
     "fifo": ([CpioEntry("./run/pipe", stat.S_IFIFO | 0o644)], "FIFO"),
     "socket": ([CpioEntry("./run/sock", stat.S_IFSOCK | 0o644)], "socket"),
+    "nul-in-name": ([CpioEntry("./usr/a\0b", REG | 0o644, b"x")], "NUL byte"),
     "write-through-final": (
         [
             CpioEntry("./etc", DIR | 0o755),

@@ -159,6 +159,8 @@ def normalise_member_path(name: str, subject: str, package_files: Callable[[], s
     members by the absolute path of the header's file list; rpm accepts those because they
     match a file of the package, and so do we, below the target like every other member.
     """
+    if "\0" in name:
+        raise UnsafePayloadError(f"member {name!r}: NUL byte in the name", subject=subject)
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise UnsafePayloadError(f"member {name!r}: '..' in the path refused", subject=subject)
@@ -265,8 +267,10 @@ def iter_members(
                 # GNU cpio and rpm checksum regular file data only
                 target = MemberReader(stream, size, name, crc=False)
                 linkto = target.read().decode("utf-8", errors="surrogateescape")
-                if not linkto:
-                    raise FormatError(f"member {name!r}: empty symlink target", subject=subject)
+                if not linkto or "\0" in linkto:
+                    raise FormatError(
+                        f"member {name!r}: empty symlink target or NUL byte in it", subject=subject
+                    )
                 _finish(target, False, check, size, name, subject, stream)
             elif kind == stat.S_IFDIR and size:
                 raise FormatError(f"member {name!r}: directory with data", subject=subject)
