@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import zstandard
 
@@ -181,8 +181,17 @@ def _hex_fields(header: bytes, subject: str) -> list[int]:
 
 def iter_members(
     rpm: Path, *, limits: Limits = Limits()
-) -> Iterator[tuple[Member, MemberReader | None]]:
-    """Stream the payload's members; regular files come with a reader for their data."""
+) -> Iterator[tuple[Member, BinaryIO | None]]:
+    """Stream the payload's members; regular files come with a reader for their data.
+
+    The reader (only ``read(size=-1)`` is meaningful) is valid until the next member; what
+    is left unread is skipped.
+    """
+    for member, reader in _members(rpm, limits):
+        yield member, cast(BinaryIO, reader)
+
+
+def _members(rpm: Path, limits: Limits) -> Iterator[tuple[Member, MemberReader | None]]:
     rpm = Path(rpm)
     subject = str(rpm)
     try:
@@ -495,7 +504,7 @@ def _extract(
     # hard links: rpm sends a group's data with its last member, the others empty
     pending: dict[int, list[Member]] = {}
     try:
-        for member, reader in iter_members(rpm, limits=limits):
+        for member, reader in _members(rpm, limits):
             progress.advance()
             if not member.path:
                 continue  # the archive root itself
