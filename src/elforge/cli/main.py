@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from elforge import __version__
+from elforge.cli import patch as patch_cmd
+from elforge.cli import scan as scan_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -47,6 +49,8 @@ def root(
 
 app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
+app.add_typer(patch_cmd.app, name="patch")
+app.command("scan")(scan_cmd.scan)
 
 
 def main(argv: list[str] | None = None) -> int:
