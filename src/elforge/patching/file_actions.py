@@ -59,11 +59,13 @@ def run_add_patch(action: AddPatch, ctx: ActionContext, index: int) -> Step:
     if action.patch is None:
         assert action.name is not None
         dest = _in_tree(ctx, action.name)
+        step = Step(changed=1)
     else:
         src = ctx.config_file(action.patch, what="patch")
+        check_paths(src, src.read_text(encoding="utf-8", errors="replace"), action.strip)
         dest = _copy_in(ctx, src, action.name or src.name)
+        step = Step(changed=1, files=[ctx.rel(dest)])
     check_paths(dest, dest.read_text(encoding="utf-8", errors="replace"), action.strip)
-    step = Step(changed=1, files=[ctx.rel(dest)])
     if action.spec:
         spec = ctx.spec
         lines, nl = read_lines(spec)
@@ -81,10 +83,11 @@ def run_add_source(action: AddSource, ctx: ActionContext) -> Step:
     if action.source is None:
         assert action.name is not None
         dest = _in_tree(ctx, action.name)
+        step = Step(changed=1)
     else:
         src = ctx.config_file(action.source, what="source")
         dest = _copy_in(ctx, src, action.name or src.name)
-    step = Step(changed=1, files=[ctx.rel(dest)])
+        step = Step(changed=1, files=[ctx.rel(dest)])
     if action.spec:
         spec = ctx.spec
         lines, nl = read_lines(spec)

@@ -332,8 +332,9 @@ def _git(root: Path, *args: str) -> str | None:
 
 def _git_sources(root: Path, release: str | None) -> list[tuple[str, Path, str]] | None:
     """(label, path, text) of every cfg on the main branch, then the release branch."""
-    if _git(root, "rev-parse", "--git-dir") is None:
-        return None
+    top = _git(root, "rev-parse", "--show-toplevel")
+    if top is None or Path(top.strip()).resolve() != root.resolve():
+        return None  # not a patch repository of its own (maybe a folder inside another repo)
     branches = ["main"] + ([release] if release else [])
     out: list[tuple[str, Path, str]] = []
     seen_branch = False
