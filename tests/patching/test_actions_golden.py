@@ -411,7 +411,8 @@ def test_changelog_entry_takes_evr_from_spec(tmp_path: Path) -> None:
     assert outcome.status == "patched"
     spec = (tree / "demo.spec").read_text()
     assert (
-        "%changelog\n* Tue Nov 14 2023 Example Rebuild <release@example.invalid> - 1.0-3.el9.exl.1\n"
+        "%changelog\n* Tue Nov 14 2023 Example Rebuild <release@example.invalid>"
+        " - 1.0-3.el9.exl.1\n"
         "- Debrand\n- Second line\n\n* Mon Jan 01 2024" in spec
     )
     assert outcome.commit_lines == ["Debrand", "Second line"]
@@ -420,7 +421,8 @@ def test_changelog_entry_takes_evr_from_spec(tmp_path: Path) -> None:
 def test_add_line_subpackage_section(tmp_path: Path) -> None:
     spec = SPEC.replace(
         "%files\n/etc/demo.conf\n",
-        "%files\n/etc/demo.conf\n\n%package devel\nSummary: devel\n\n%files devel\n/usr/include/demo.h\n",
+        "%files\n/etc/demo.conf\n\n%package devel\nSummary: devel\n\n"
+        "%files devel\n/usr/include/demo.h\n",
     )
     files = dict(BASE, **{"demo.spec": spec})
     tree = write_tree(tmp_path / "tree", files)

@@ -61,7 +61,8 @@ STYLES = [
         "Patch999999:    linux-kernel-test.patch\n",
         "%prep\n%setup -q\n  ApplyOptionalPatch linux-kernel-test.patch\n",
         "Patch999999:    linux-kernel-test.patch\nPatch1000000:   new.patch\n",
-        "%prep\n%setup -q\n  ApplyOptionalPatch linux-kernel-test.patch\n  ApplyOptionalPatch new.patch\n",
+        "%prep\n%setup -q\n  ApplyOptionalPatch linux-kernel-test.patch\n"
+        "  ApplyOptionalPatch new.patch\n",
     ),
     (
         "setup-only",
