@@ -6,6 +6,8 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import pytest
+
 DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -74,3 +76,10 @@ def demo_spec(
     patches: str = "Patch0:         fix.patch\n", prep: str = "%prep\n%setup -q\n%patch0 -p1\n"
 ) -> str:
     return SPEC_HEAD + patches + "\n" + prep + SPEC_TAIL
+
+
+@pytest.fixture(autouse=True)
+def fixed_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changelog entries carry a date: pin it (2023-11-14) so trees compare.
+    Autouse in every test module that imports it."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from patchkit import config, demo_spec, snapshot, write_tree
+from patchkit import config, demo_spec, fixed_date, snapshot, write_tree  # noqa: F401 (autouse fixture)
 
 from elforge.patching import apply_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from patchkit import config, demo_spec, write_tree
+from patchkit import config, demo_spec, fixed_date, write_tree  # noqa: F401 (autouse fixture)
 
 from elforge.patching import apply_config
 

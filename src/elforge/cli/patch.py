@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
+from elforge.cli.common import OPTIONS, FormatOption, OutputOption, emit, info, progress, stderr
 from elforge.errors import ConfigError
 from elforge.patching import apply_config
 from elforge.patching.batch import package_trees, patch_repositories, patch_trees
@@ -43,12 +43,13 @@ def _exit_code(outcomes: list[PatchOutcome]) -> int:
 
 
 def _print_problems(outcomes: list[PatchOutcome]) -> None:
+    """Errors always, one unwrapped line each; drift (with its excerpt) unless --quiet."""
     for o in outcomes:
         for d in o.diagnostics:
             if d.kind == "error":
-                info(f"error: {d.file}: {d.problem}")
-            else:
-                info(f"drift: {o.package}: {d.line()}")
+                stderr.print(f"error: {d.file}: {d.problem}", markup=False, soft_wrap=True)
+            elif not OPTIONS.quiet:
+                stderr.print(f"drift: {o.package}: {d.line()}", markup=False, soft_wrap=True)
 
 
 @app.callback(invoke_without_command=True)

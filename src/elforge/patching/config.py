@@ -253,7 +253,8 @@ class PatchConfig(BaseModel):
 def explain_action_error(exc: ValidationError, index: int, action: Any) -> str:
     """One line for the first problem of action ``index``: the key and what is wrong."""
     name = action.get("action") if isinstance(action, dict) else None
-    label = f"action {index}" + (f" ({name})" if isinstance(name, str) else "")
+    known = isinstance(name, str) and name in ACTION_NAMES
+    label = f"action {index}" + (f" ({name})" if known else "")
     parts = []
     for err in exc.errors():
         loc = [str(p) for p in err["loc"]]

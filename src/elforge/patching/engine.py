@@ -159,7 +159,11 @@ def apply_config(
                 failed = True
                 outcome.diagnostics.append(
                     Diagnostic(
-                        index, action.action, exc.subject or cfg.path, exc.problem, kind="error"
+                        index,
+                        action.action,
+                        exc.subject or cfg.path,
+                        f"action {index} ({action.action}): {exc.problem}",
+                        kind="error",
                     )
                 )
                 break
