@@ -40,6 +40,8 @@ def config(path: Path, text: str) -> Path:
     return path
 
 
+BASE_CONF = "vendor=CentOS Linux\nurl=https://www.centos.org/\n"
+
 SPEC_HEAD = """\
 Name:           demo
 Version:        1.0
