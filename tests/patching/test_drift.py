@@ -169,3 +169,15 @@ def test_batch_in_place_continues_after_failures(tmp_path: Path) -> None:
     statuses = {p["package"]: p["status"] for p in json.loads(r.stdout)["packages"]}
     assert statuses == {"alpha": "failed", "beta": "patched"}
     assert ".exl.1" in (pkgs / "beta/beta.spec").read_text()
+
+
+def test_srpmproc_search_and_replace_matching_nothing(tmp_path: Path) -> None:
+    """Stricter than srpmproc: no match is drift, unless an elforge-expect comment allows 0."""
+    tree = _demo(tmp_path)
+    sar = 'spec_change {\n  search_and_replace { any: true find: "Fedora" replace: "X" n: -1 }\n}\n'
+    config(tmp_path / "strict/PATCHES/a.cfg", sar)
+    outcome = apply_config(tree, tmp_path / "strict", apply_check=False)
+    assert outcome.status == "drifted" and outcome.actions[0].source == "srpmproc"
+    lenient = sar.replace("  search_and_replace", "  # elforge-expect: 0..1\n  search_and_replace")
+    config(tmp_path / "lenient/PATCHES/a.cfg", lenient)
+    assert apply_config(tree, tmp_path / "lenient", apply_check=False).status == "identical"

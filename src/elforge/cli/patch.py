@@ -145,6 +145,7 @@ def patch(
             dry_run=report,
             apply_check=not no_apply_check and not report,
             allow_scripts=allow_scripts,
+            dist=dist,
             progress=progress(),
         )
     _print_problems(outcomes)

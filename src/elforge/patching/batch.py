@@ -37,6 +37,7 @@ def patch_trees(
     dry_run: bool = False,
     apply_check: bool = True,
     allow_scripts: bool = False,
+    dist: str | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> list[PatchOutcome]:
     trees = list(trees)
@@ -52,6 +53,7 @@ def patch_trees(
                 apply_check=apply_check,
                 allow_scripts=allow_scripts,
                 release=release,
+                dist=dist,
             )
         except Exception as exc:  # one package's surprise must not stop the batch
             outcome = _failed(tree, exc)

@@ -52,6 +52,7 @@ class ActionContext:
     added_patches: list[AddedPatch] = field(default_factory=list)
     commit_lines: list[str] = field(default_factory=list)  # changelog lines for the commit
     release_number_hint: int | None = None  # next iteration from the patched branch's tags
+    dist: str | None = None  # %{dist} for evaluating the spec (the workspace's)
 
     @property
     def spec(self) -> Path:

@@ -100,6 +100,7 @@ def apply_config(
     allow_scripts: bool = False,
     release: str | None = None,
     release_number_hint: int | None = None,
+    dist: str | None = None,
 ) -> PatchOutcome:
     """Apply the package's config to ``tree`` (in place unless ``dry_run``)."""
     tree = Path(tree)
@@ -132,6 +133,7 @@ def apply_config(
             allow_scripts=allow_scripts,
             config_allows_scripts=cfg.allow_scripts,
             release_number_hint=release_number_hint,
+            dist=dist,
         )
         failed = drifted = False
         for index, action in enumerate(cfg.actions):

@@ -126,6 +126,7 @@ def patch_repository(
                 allow_scripts=allow_scripts,
                 release=release,
                 release_number_hint=hint,
+                dist=dist,
             )
             if outcome.status != "patched":
                 return outcome, CommitResult(None, None, f"not committed ({outcome.status})")

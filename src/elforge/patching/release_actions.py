@@ -59,7 +59,7 @@ def run_changelog(action: Changelog, ctx: ActionContext) -> Step:
     ctx.commit_lines.extend(texts)
     if uses_autochangelog(lines):
         return Step(changed=1, note="spec uses %autochangelog: the lines go to the commit message")
-    evr = query_evr(spec, dist=action.dist, sourcedir=ctx.sources)
+    evr = query_evr(spec, dist=action.dist or ctx.dist, sourcedir=ctx.sources)
     entry = [f"* {changelog_date(action.date)} {action.author} - {evr}"]
     entry += [t if t.startswith("-") else f"- {t}" for t in texts]
     entry.append("")
