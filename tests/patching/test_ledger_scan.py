@@ -121,3 +121,10 @@ def test_scan_rpm_payload(tmp_path: Path) -> None:
     assert ("/etc/brand-release", "vendor-name") in hits
     assert ("/etc/blob", "release-file") in hits
     assert doc["needing_config"] == ["brandtest"]
+
+
+def test_scan_real_rpms_every_compressor(testdata: Path) -> None:
+    folder = testdata / "rpms/payload-variants"
+    doc = json.loads(run_cli("scan", str(folder), "-f", "json").stdout)
+    assert doc["errors"] == []
+    assert sorted(doc["scanned"]) == sorted(p.name for p in folder.rglob("*.rpm"))

@@ -2,7 +2,7 @@
 
 Patterns and an allow-list come from YAML (defaults: ``branding-default.yaml``). Specs are
 scanned up to %changelog (history names people, not products); text sources line by line;
-RPM payloads file by file through ``rpm2cpio`` (the cpio stream is read in memory, never
+RPM payloads file by file through :mod:`elforge.rpm.payload` (streamed, never
 extracted). The result lists every hit and the packages that still need a patch config.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import subprocess
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,6 +21,8 @@ from elforge.errors import ConfigError, FormatError, ToolError
 from elforge.patching.config import load_yaml
 from elforge.patching.spec import changelog_index
 from elforge.report.model import Finding, ReportDocument, Severity, Table
+from elforge.rpm.header import read_header
+from elforge.rpm.payload import iter_members
 
 SCHEMA = "elforge.scan/1"
 MAX_MEMBER = 64 << 20  # bytes scanned per payload member; larger ones are cut off
@@ -162,56 +163,19 @@ def scan_tree(tree: Path, rules: ScanRules, result: ScanResult) -> None:
             result.hits += _scan_text(rules, compiled, package, "source", rel.as_posix(), lines)
 
 
-def _cpio_members(stream: bytes, rpm: Path) -> list[tuple[str, bytes]]:
-    """Regular files of a newc/crc cpio archive, read in memory."""
-    out = []
-    pos = 0
-    while pos + 110 <= len(stream):
-        head = stream[pos : pos + 110]
-        if head[:6] not in (b"070701", b"070702"):
-            raise FormatError(f"bad cpio header at offset {pos}", subject=rpm)
-        mode = int(head[14:22], 16)
-        size = int(head[54:62], 16)
-        namesize = int(head[94:102], 16)
-        name_end = pos + 110 + namesize
-        name = stream[pos + 110 : name_end - 1].decode("utf-8", errors="replace")
-        data_start = (name_end + 3) & ~3
-        data_end = data_start + size
-        if name == "TRAILER!!!":
-            break
-        if data_end > len(stream):
-            raise FormatError(f"cpio member {name} runs past the end", subject=rpm)
-        if (mode & 0o170000) == 0o100000:
-            out.append(
-                (name.lstrip("."), stream[data_start : min(data_end, data_start + MAX_MEMBER)])
-            )
-        pos = (data_end + 3) & ~3
-    return out
-
-
-def rpm_name(rpm: Path) -> str:
-    res = subprocess.run(
-        ["rpm", "-qp", "--nosignature", "--nodigest", "--qf", "%{NAME}", str(rpm)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return res.stdout.strip() if res.returncode == 0 and res.stdout.strip() else rpm.name
-
-
 def scan_rpm(rpm: Path, rules: ScanRules, result: ScanResult) -> None:
-    """A built RPM's payload: every regular file, text line by line, binaries as bytes."""
-    try:
-        res = subprocess.run(["rpm2cpio", str(rpm)], capture_output=True, check=False, timeout=600)
-    except FileNotFoundError:
-        raise ToolError("rpm2cpio is not installed") from None
-    if res.returncode != 0:
-        raise FormatError(
-            f"rpm2cpio failed: {res.stderr.decode(errors='replace').strip()}", subject=rpm
-        )
-    package = rpm_name(rpm)
+    """A built RPM's payload, streamed by elforge.rpm.payload (nothing is extracted):
+    text members line by line, binaries as bytes, at most MAX_MEMBER bytes each."""
+    package = read_header(rpm).nevra.name
     result.scanned.append(rpm.name)
     compiled = [(p.id, re.compile(p.regex)) for p in rules.patterns]
     bcompiled = [(p.id, re.compile(p.regex.encode())) for p in rules.patterns]
-    for name, data in _cpio_members(res.stdout, rpm):
+    for member, reader in iter_members(rpm):
+        if reader is None or not member.is_reg:
+            continue
+        data = reader.read(MAX_MEMBER)
+        reader.drain()
+        name = "/" + member.path.lstrip("/")
         if _is_text(data):
             lines = data.decode("utf-8", errors="replace").splitlines()
             result.hits += _scan_text(rules, compiled, package, "payload", name, lines)
