@@ -72,7 +72,7 @@ def _best_window(needle: str, line: str) -> tuple[float, str]:
     return best, best_s
 
 
-def nearest_match(needle: str, text: str, *, cutoff: float = 0.5) -> str:
+def nearest_match(needle: str, text: str, *, cutoff: float = 0.3) -> str:
     """An excerpt (numbered lines with context) of where ``text`` comes closest to ``needle``."""
     lines = text.splitlines()
     want = needle.strip("\n").splitlines() or [needle]
