@@ -476,3 +476,47 @@ def test_release_folder_wins_over_common(tmp_path: Path) -> None:
     assert outcome.config.endswith("el9/demo.yaml")
     outcome = apply_config(tree, tmp_path / "cfg", apply_check=False, release="el8", dry_run=True)
     assert outcome.config.endswith("common/demo.yaml")
+
+
+def _git(repo: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                   check=True, capture_output=True)  # fmt: skip
+
+
+def _branch(repo: Path, branch: str, files: dict[str, str]) -> None:
+    _git(repo, "checkout", "-q", "--orphan", branch)
+    _git(repo, "rm", "-rqf", "--ignore-unmatch", ".")
+    write_tree(repo, files)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", branch)
+
+
+def test_config_repository_with_a_branch_per_release(tmp_path: Path) -> None:
+    tree = write_tree(tmp_path / "tree", dict(BASE))
+    repo = tmp_path / "cfgrepo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    body = "actions:\n  - action: add_source\n    source: files/KEY\n    {R}\n"
+    _branch(repo, "common", {"demo.yaml": body.format(R=R), "files/KEY": "common\n"})
+    _branch(repo, "el9", {"demo.yaml": body.format(R=R), "files/KEY": "el9\n"})
+    _branch(repo, "main", {"README": "configs live on the release branches\n"})
+    el9 = apply_config(tree, repo, apply_check=False, release="el9", dry_run=True)
+    assert el9.status == "patched" and el9.config.endswith("el9/demo.yaml")
+    el8 = apply_config(tree, repo, apply_check=False, release="el8")
+    assert el8.status == "patched" and el8.config.endswith("common/demo.yaml")
+    assert (tree / "KEY").read_text() == "common\n"
+
+
+def test_autopatch_repository_branch(tmp_path: Path) -> None:
+    tree = write_tree(tmp_path / "tree", dict(BASE))
+    repo = tmp_path / "demo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    ap = "actions:\n  - modify_release:\n      - suffix: '{s}'\n"
+    _branch(repo, "a9", {"config.yaml": ap.format(s=".alma.9")})
+    _branch(repo, "a8", {"config.yaml": ap.format(s=".alma.8")})
+    outcome = apply_config(tree, repo, apply_check=False, release="a9")
+    assert outcome.status == "patched" and outcome.config_format == "autopatch"
+    assert "3%{?dist}.alma.9\n" in (tree / "demo.spec").read_text()

@@ -4,10 +4,20 @@ PATH is a config file or a folder: a srpmproc patch repository (``PATCHES/*.cfg`
 ``ROCKY/CFG/*.cfg``), an autopatch package folder (``config.yaml``), or an elforge config
 folder (``<release>/<package>.yaml``, then ``common/<package>.yaml``, then
 ``<package>.yaml``; a ``<package>/`` subfolder may hold either of the other two formats).
+
+A config folder that is a git repository may keep a branch per release instead: with a
+release given, its ``<release>`` branch is searched first, then ``common``, then the
+checked-out tree (srpmproc repositories have their own main-then-release rule).
 """
 
 from __future__ import annotations
 
+import atexit
+import io
+import shutil
+import subprocess
+import tarfile
+import tempfile
 from pathlib import Path
 
 from elforge.errors import ConfigError
@@ -22,8 +32,54 @@ def _yaml_format(path: Path) -> str:
     return "autopatch" if looks_like_autopatch(load_yaml(path)) else "elforge"
 
 
+_BRANCH_TREES: dict[tuple[str, str], Path] = {}
+
+
+def _cleanup() -> None:
+    for tree in _BRANCH_TREES.values():
+        shutil.rmtree(tree.parent, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+
+
+def _git_out(repo: Path, *args: str) -> bytes | None:
+    res = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    return res.stdout if res.returncode == 0 else None
+
+
+def branch_tree(repo: Path, branch: str) -> Path | None:
+    """The files of ``branch`` of the git repository ``repo`` (a cached export), if any."""
+    if not repo.is_dir():
+        return None
+    top = _git_out(repo, "rev-parse", "--show-toplevel")
+    if top is None or Path(top.decode().strip()).resolve() != repo.resolve():
+        return None
+    commit = _git_out(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}^{{commit}}")
+    if commit is None:
+        return None
+    key = (str(repo.resolve()), commit.decode().strip())
+    if key not in _BRANCH_TREES:
+        archive = _git_out(repo, "archive", "--format=tar", key[1])
+        if archive is None:
+            return None
+        dest = Path(tempfile.mkdtemp(prefix="elforge-cfg-")) / branch
+        dest.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(dest, filter="data")
+        _BRANCH_TREES[key] = dest
+    return _BRANCH_TREES[key]
+
+
 def locate(path: Path, package: str, release: str | None) -> tuple[Path, str] | None:
     """The config file or folder for ``package`` and its detected format (None: no config)."""
+    if path.is_dir() and not is_patch_repo(path):
+        for branch in ([release] if release else []) + ["common"]:
+            exported = branch_tree(path, branch)
+            if exported is not None:
+                found = locate(exported, package, release)
+                if found is not None:
+                    return found
     if path.is_file():
         if path.suffix == ".cfg":
             return path, "srpmproc"
