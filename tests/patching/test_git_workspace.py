@@ -90,3 +90,27 @@ def test_auto_increment_from_tags(tmp_path: Path) -> None:
         "changed/a9/demo-1.0-3.exl.1",
         "changed/a9/demo-1.0-3.exl.2",
     ]
+
+
+@pytest.mark.system
+def test_workspace_defaults(
+    testdata: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws)).exit_code == 0
+    with (ws / "elforge.toml").open("a") as fh:
+        fh.write('\n[patch]\nconfigs = "configs"\n')
+    copy_tree(DATA / "elforge", ws / "configs")
+    repo = upstream_repo(testdata / "distgit/centos-release-c8", ws / "git/centos-release", "c9")
+    monkeypatch.chdir(ws)
+    r = run_cli("patch", "--no-apply-check", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    package = json.loads(r.stdout)["packages"][0]
+    assert package["status"] == "patched"
+    assert package["upstream"].startswith("centos-release-8.0-0.1905.0.5.el8 (")
+    # the workspace's patched branch (a9) and the spec's own dist (.el8)
+    assert git(repo, "tag", "--list") == "changed/a9/centos-release-8.0-0.1905.0.5.el8.exl.1"
+    saved = tmp_path / "report.json"
+    saved.write_text(r.stdout)
+    md = run_cli("patch", "ledger", str(saved)).stdout
+    assert "| centos-release | centos-release-8.0-0.1905.0.5.el8 (" in md

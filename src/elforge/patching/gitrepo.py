@@ -128,6 +128,7 @@ def patch_repository(
                 release_number_hint=hint,
                 dist=dist,
             )
+            outcome.upstream = f"{spec.stem}-{upstream_vr} ({upstream[:12]})"
             if outcome.status != "patched":
                 return outcome, CommitResult(None, None, f"not committed ({outcome.status})")
             nvr = (

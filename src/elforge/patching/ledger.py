@@ -44,7 +44,7 @@ def rows_for(
             rows.append(
                 LedgerRow(
                     o.package,
-                    upstream.get(o.package, ""),
+                    upstream.get(o.package, o.upstream),
                     o.status,
                     a.index,
                     a.action,
@@ -141,6 +141,7 @@ def outcome_from_json(data: dict[str, Any], source: Path) -> PatchOutcome:
             tree=data.get("tree", ""),
             config=data.get("config", ""),
             config_format=data.get("config_format", ""),
+            upstream=data.get("upstream", ""),
         )
         for a in data.get("actions", []):
             o.actions.append(

@@ -51,6 +51,7 @@ class PatchOutcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     commit_lines: list[str] = field(default_factory=list)
     dry_run: bool = False
+    upstream: str = ""  # the upstream reference: NVR and, in a git repository, the commit
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class PatchOutcome:
             "config": self.config,
             "config_format": self.config_format,
             "dry_run": self.dry_run,
+            "upstream": self.upstream,
             "actions": [a.to_json() for a in self.actions],
             "diagnostics": [d.to_json() for d in self.diagnostics],
             "changelog": self.commit_lines,
