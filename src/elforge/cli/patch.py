@@ -118,10 +118,13 @@ def patch(
     if not packages.is_dir():
         raise ConfigError("no such folder", subject=packages)
     trees = package_trees(packages)
-    use_git = not report and trees and all(is_repo(t) for t in trees)
-    if use_git:
+    # git repositories get the commit workflow; plain folders are patched in place
+    repos = [] if report else [t for t in trees if is_repo(t)]
+    plain = [t for t in trees if t not in repos]
+    outcomes: list[PatchOutcome] = []
+    if repos:
         pairs = patch_repositories(
-            trees,
+            repos,
             configs,
             branch=branch,
             upstream_ref=upstream or "HEAD",
@@ -132,13 +135,13 @@ def patch(
             allow_scripts=allow_scripts,
             progress=progress(),
         )
-        outcomes = [o for o, _ in pairs]
+        outcomes += [o for o, _ in pairs]
         for o, c in pairs:
             if c is not None and c.tag:
                 info(f"{o.package}: {c.note}, tagged {c.tag}")
-    else:
-        outcomes = patch_trees(
-            trees,
+    if plain:
+        outcomes += patch_trees(
+            plain,
             configs,
             config_format=config_format,
             release=release,

@@ -61,7 +61,8 @@ def run_changelog(action: Changelog, ctx: ActionContext) -> Step:
         return Step(changed=1, note="spec uses %autochangelog: the lines go to the commit message")
     evr = query_evr(spec, dist=action.dist or ctx.dist, sourcedir=ctx.sources)
     entry = [f"* {changelog_date(action.date)} {action.author} - {evr}"]
-    entry += [t if t.startswith("-") else f"- {t}" for t in texts]
+    # continuation lines (indented) and lines that already carry their dash stay as written
+    entry += [t if t.startswith(("-", " ", "\t")) else f"- {t}" for t in texts]
     entry.append("")
     at = changelog_index(lines)
     if at == len(lines):
