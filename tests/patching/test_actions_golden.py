@@ -141,6 +141,7 @@ CASES = [
   - action: delete_line
     files: [spec]
     lines: ["mkdir -p %{{buildroot}}/etc"]
+    expect: 1
     {R}
 """,
         {},
@@ -291,6 +292,7 @@ CASES = [
         f"""
   - action: apply_diff
     diff: change.diff
+    expect: 1
     {R}
 """,
         {
@@ -348,6 +350,7 @@ def test_lookaside_action_moves_file_out_of_git(tmp_path: Path) -> None:
         actions:
           - action: lookaside
             files: [demo.conf]
+            expect: 1
             {R}
         """,
     )

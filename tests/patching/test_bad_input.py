@@ -31,7 +31,8 @@ def _apply(tmp_path: Path, cfg: Path, *extra: str) -> tuple[int, list[str]]:
     [
         ("  - action: frobnicate\n    " + R + "\n", "action 0: unknown action 'frobnicate'"),
         (
-            "  - action: replace\n    files: spec\n    find: a\n    replace: b\n    " + R + "\n",
+            "  - action: replace\n    files: spec\n    find: a\n    replace: b\n    expect: 1\n"
+            "    " + R + "\n",
             "action 0 (replace): key 'files': Input should be a valid list",
         ),
         (
@@ -48,7 +49,7 @@ def _apply(tmp_path: Path, cfg: Path, *extra: str) -> tuple[int, list[str]]:
         ),
         (
             "  - action: replace\n    files: [spec]\n    find: '(unclosed'\n    replace: x\n"
-            "    regex: true\n    " + R + "\n",
+            "    regex: true\n    expect: 1\n    " + R + "\n",
             "action 0 (replace): key 'find': regular expression does not compile",
         ),
     ],
@@ -88,7 +89,8 @@ def test_missing_tree_file_is_drift_with_suggestion(tmp_path: Path) -> None:
 def test_script_refused_without_config_consent(tmp_path: Path) -> None:
     write_tree(tmp_path / "cfg", {"s.sh": "touch x\n"})
     cfg = config(
-        tmp_path / "cfg/demo.yaml", f"actions:\n  - action: run_script\n    script: s.sh\n    {R}\n"
+        tmp_path / "cfg/demo.yaml",
+        f"actions:\n  - action: run_script\n    script: s.sh\n    expect: 1\n    {R}\n",
     )
     code, errors = _apply(tmp_path, cfg, "--allow-scripts")
     assert code == 1 and len(errors) == 1
@@ -99,7 +101,8 @@ def test_script_refused_without_command_line_consent(tmp_path: Path) -> None:
     write_tree(tmp_path / "cfg", {"s.sh": "touch x\n"})
     cfg = config(
         tmp_path / "cfg/demo.yaml",
-        f"allow_scripts: true\nactions:\n  - action: run_script\n    script: s.sh\n    {R}\n",
+        "allow_scripts: true\nactions:\n  - action: run_script\n    script: s.sh\n"
+        f"    expect: 1\n    {R}\n",
     )
     code, errors = _apply(tmp_path, cfg)
     assert code == 1 and len(errors) == 1
@@ -125,7 +128,7 @@ def test_patch_leaving_tree_refused(tmp_path: Path, header: str) -> None:
 def test_config_path_with_dotdot_refused(tmp_path: Path) -> None:
     cfg = config(
         tmp_path / "cfg/demo.yaml",
-        f"actions:\n  - action: apply_diff\n    diff: ../x.diff\n    {R}\n",
+        f"actions:\n  - action: apply_diff\n    diff: ../x.diff\n    expect: 1\n    {R}\n",
     )
     code, errors = _apply(tmp_path, cfg)
     assert code == 1 and len(errors) == 1 and "leaves its folder" in errors[0]
@@ -154,3 +157,13 @@ def test_srpmproc_unknown_field(tmp_path: Path) -> None:
     code, errors = _apply(tmp_path, tmp_path / "pr")
     assert code == 1 and len(errors) == 1
     assert errors[0].startswith(f"error: {cfg}: line 3: unknown field 'wiht_file' in Replace")
+
+
+def test_native_replace_needs_explicit_expect(tmp_path: Path) -> None:
+    cfg = config(
+        tmp_path / "cfg/demo.yaml",
+        f"actions:\n  - action: replace\n    files: [spec]\n    find: a\n    replace: b\n    {R}\n",
+    )
+    code, errors = _apply(tmp_path, cfg)
+    assert code == 1 and len(errors) == 1
+    assert "action 0 (replace): missing key 'expect'" in errors[0]

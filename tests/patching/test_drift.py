@@ -73,7 +73,8 @@ def test_diff_that_no_longer_applies_shows_nearest(tmp_path: Path) -> None:
         },
     )
     cfg = config(
-        tmp_path / "cfg/demo.yaml", f"actions:\n  - action: apply_diff\n    diff: c.diff\n    {R}\n"
+        tmp_path / "cfg/demo.yaml",
+        f"actions:\n  - action: apply_diff\n    diff: c.diff\n    expect: 1\n    {R}\n",
     )
     outcome = apply_config(tree, cfg, apply_check=False)
     assert outcome.status == "drifted"
@@ -88,7 +89,8 @@ def test_diff_of_missing_file(tmp_path: Path) -> None:
         tmp_path / "cfg", {"c.diff": "--- a/demo.cnf\n+++ b/demo.cnf\n@@ -1 +1 @@\n-a\n+b\n"}
     )
     cfg = config(
-        tmp_path / "cfg/demo.yaml", f"actions:\n  - action: apply_diff\n    diff: c.diff\n    {R}\n"
+        tmp_path / "cfg/demo.yaml",
+        f"actions:\n  - action: apply_diff\n    diff: c.diff\n    expect: 1\n    {R}\n",
     )
     outcome = apply_config(tree, cfg, apply_check=False)
     assert outcome.status == "drifted"
@@ -111,7 +113,7 @@ def test_cli_drift_exit_code_and_json(tmp_path: Path) -> None:
     cfg = config(
         tmp_path / "cfg/demo.yaml",
         "actions:\n  - action: replace\n    files: [spec]\n    find: Fedora Linux\n"
-        f"    replace: X\n    {R}\n",
+        f"    replace: X\n    expect: 1\n    {R}\n",
     )
     r = run_cli("patch", "apply", "--tree", str(tree), "--config", str(cfg), "-f", "json")
     assert r.exit_code == 4
@@ -135,7 +137,7 @@ def test_report_classifies_and_other_packages_go_on(tmp_path: Path) -> None:
     config(
         tmp_path / "cfg/gamma.yaml",
         "actions:\n  - action: replace\n    files: [spec]\n    find: nowhere\n"
-        f"    replace: x\n    {R}\n",
+        f"    replace: x\n    expect: 1\n    {R}\n",
     )
     # delta has no config: identical
     r = run_cli("patch", "--report", "--packages", str(pkgs), "--configs", str(tmp_path / "cfg"),

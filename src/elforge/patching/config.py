@@ -234,6 +234,10 @@ ACTION_NAMES = (
     "lookaside",
 )
 
+# actions whose change count depends on the upstream: the native format wants their
+# ``expect`` written out; the others change exactly one thing and default to 1
+VARIABLE_COUNT = ("replace", "delete_line", "apply_diff", "run_script", "lookaside")
+
 _ACTION_ADAPTER: TypeAdapter[Any] = TypeAdapter(Action)
 
 
@@ -294,6 +298,12 @@ def build_config(data: Any, *, path: Path, base_dir: Path, fmt: str = "elforge")
     for index, raw in enumerate(raw_actions):
         if not isinstance(raw, dict):
             raise ConfigError(f"action {index}: expected a mapping", subject=path)
+        if fmt == "elforge" and raw.get("action") in VARIABLE_COUNT and "expect" not in raw:
+            raise ConfigError(
+                f"action {index} ({raw['action']}): missing key 'expect' "
+                "(this action changes a variable number of places: say how many)",
+                subject=path,
+            )
         try:
             actions.append(_ACTION_ADAPTER.validate_python(raw))
         except ValidationError as exc:
