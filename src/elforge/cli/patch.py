@@ -14,7 +14,7 @@ from elforge.errors import ConfigError
 from elforge.patching import apply_config
 from elforge.patching.batch import package_trees, patch_repositories, patch_trees
 from elforge.patching.gitrepo import is_repo
-from elforge.patching.ledger import load_outcomes, render_ledger, rows_for
+from elforge.patching.ledger import ledger_document, load_outcomes, render_ledger, rows_for
 from elforge.patching.outcome import PatchOutcome
 from elforge.patching.report import outcome_document, report_document
 from elforge.report.render import OutputFormat
@@ -197,6 +197,7 @@ def apply(
 
 class LedgerFormat(StrEnum):
     markdown = "markdown"
+    text = "text"
     json = "json"
     html = "html"
 
@@ -223,25 +224,32 @@ def ledger(
     outcomes: list[PatchOutcome] = []
     for path in results or []:
         outcomes += load_outcomes(path)
-    upstream: dict[str, str] = {}
     if packages is not None:
         if configs is None:
             raise ConfigError("--packages needs --configs")
         from elforge.patching.spec import find_spec, query_evr
 
         trees = package_trees(packages)
+        upstream: dict[str, str] = {}
         for tree in trees:
             try:
                 spec = find_spec(tree)
-                upstream[spec.stem] = f"{spec.stem}-{query_evr(spec).split(':', 1)[-1]}"
+                upstream[str(tree)] = f"{spec.stem}-{query_evr(spec).split(':', 1)[-1]}"
             except Exception:  # the ledger still lists the package, without its NVR
                 pass
-        outcomes += patch_trees(
+        fresh = patch_trees(
             trees, configs, release=release, dry_run=True, apply_check=False, progress=progress()
         )
+        for o in fresh:
+            o.upstream = o.upstream or upstream.get(o.tree, "")
+        outcomes += fresh
     if not outcomes:
         raise ConfigError("give result files or --packages with --configs")
-    text = render_ledger(rows_for(outcomes, upstream), fmt.value)
+    rows = rows_for(outcomes)
+    if fmt is LedgerFormat.text:
+        emit(ledger_document(rows), OutputFormat.text, output)
+        return
+    text = render_ledger(rows, fmt.value)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")

@@ -56,7 +56,7 @@ def rows_for(
                     f"{o.config} ({o.config_format})",
                 )
             )
-    return sorted(rows, key=lambda r: (r.package, r.index))
+    return sorted(rows, key=lambda r: (r.package, r.upstream, r.index))
 
 
 _COLUMNS = ["package", "upstream", "status", "#", "action", "source", "category", "reason",
