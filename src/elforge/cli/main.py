@@ -11,6 +11,8 @@ import typer
 from elforge import __version__
 from elforge.cli import kabi as kabi_cmd
 from elforge.cli import rpm as rpm_cmd
+from elforge.cli import patch as patch_cmd
+from elforge.cli import scan as scan_cmd
 from elforge.cli import security as security_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
@@ -53,6 +55,8 @@ app.command("vercmp")(vercmp_cmd.vercmp)
 app.add_typer(rpm_cmd.app, name="rpm")
 app.add_typer(kabi_cmd.app, name="kabi")
 app.add_typer(security_cmd.app)
+app.add_typer(patch_cmd.app, name="patch")
+app.command("scan")(scan_cmd.scan)
 
 
 def main(argv: list[str] | None = None) -> int:
