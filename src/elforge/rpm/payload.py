@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol, cast
+from typing import BinaryIO, Protocol
 
 import zstandard
 
@@ -181,14 +181,13 @@ def _hex_fields(header: bytes, subject: str) -> list[int]:
 
 def iter_members(
     rpm: Path, *, limits: Limits = Limits()
-) -> Iterator[tuple[Member, BinaryIO | None]]:
+) -> Iterator[tuple[Member, MemberReader | None]]:
     """Stream the payload's members; regular files come with a reader for their data.
 
-    The reader (only ``read(size=-1)`` is meaningful) is valid until the next member; what
-    is left unread is skipped.
+    The reader (a file-like ``read(size=-1)``, plus ``drain()``) is valid until the next
+    member; what is left unread is skipped.
     """
-    for member, reader in _members(rpm, limits):
-        yield member, cast(BinaryIO, reader)
+    yield from _members(rpm, limits)
 
 
 def _members(rpm: Path, limits: Limits) -> Iterator[tuple[Member, MemberReader | None]]:
