@@ -10,8 +10,8 @@ import typer
 
 from elforge import __version__
 from elforge.cli import kabi as kabi_cmd
-from elforge.cli import rpm as rpm_cmd
 from elforge.cli import patch as patch_cmd
+from elforge.cli import rpm as rpm_cmd
 from elforge.cli import scan as scan_cmd
 from elforge.cli import security as security_cmd
 from elforge.cli import vercmp as vercmp_cmd
