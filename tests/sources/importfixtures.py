@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
-
 from elforge.workspace.workspace import Workspace
 
 GIT_ENV = {
@@ -57,7 +55,7 @@ def digest(data: bytes, hashtype: str) -> str:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -127,9 +125,7 @@ def exploded_repo(
     return dest, commit_all(dest, "import")
 
 
-def distgit_repo(
-    src: Path, dest: Path, *, branch: str, sources_text: str
-) -> tuple[Path, str]:
+def distgit_repo(src: Path, dest: Path, *, branch: str, sources_text: str) -> tuple[Path, str]:
     """Turn an exploded tree into the dist-git layout (spec and patches at the root)."""
     dest.mkdir(parents=True)
     for p in sorted((src / "SPECS").iterdir()):
@@ -155,9 +151,7 @@ def mirror_state(ws: Workspace) -> tuple[list[str], list[str]]:
     git_entries = sorted(p.name for p in ws.git_dir.iterdir()) if ws.git_dir.exists() else []
     blobs = (
         sorted(
-            str(p.relative_to(ws.lookaside_dir))
-            for p in ws.lookaside_dir.rglob("*")
-            if p.is_file()
+            str(p.relative_to(ws.lookaside_dir)) for p in ws.lookaside_dir.rglob("*") if p.is_file()
         )
         if ws.lookaside_dir.exists()
         else []

@@ -104,7 +104,7 @@ def import_(
     )
     for r in results:
         if r.status == "failed":
-            stderr.print(f"error: {r.error}", markup=False, style="red")
+            stderr.print(f"error: {r.error}", markup=False, style="red", soft_wrap=True)
         else:
             info(f"{r.package}: {r.status} {r.nvr or ''} {r.tag or ''}".rstrip())
     emit(import_report(results), fmt, output)

@@ -187,6 +187,10 @@ class Mirror:
         )
         self._git("update-ref", "--stdin", input=script)
 
+    def changed_paths(self, old_tree: str, new_tree: str) -> set[str]:
+        out = self._git("diff-tree", "-r", "--name-only", "--no-renames", old_tree, new_tree)
+        return set(out.split("\n")) - {""}
+
     def archive(self, ref: str, dest: Path) -> None:
         """Write the tree of ``ref`` into ``dest`` (a folder that exists)."""
         env = {"GIT_INDEX_FILE": str(dest / ".elforge-checkout-index"), "GIT_WORK_TREE": str(dest)}

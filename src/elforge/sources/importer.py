@@ -47,6 +47,8 @@ from elforge.store.db import Store, open_store
 from elforge.workspace.config import PackageEntry
 from elforge.workspace.workspace import Workspace
 
+IMPORT_INFO = ".elforge/import.json"  # differs per upstream commit even when content does not
+
 
 @dataclass(frozen=True)
 class ImportOptions:
@@ -317,7 +319,7 @@ class _Importer:
             mirror = Mirror.init(new_mirror, self.name)
         tip = mirror.tip(self.branch)
         tree_id = mirror.write_tree(tree.root, work / "index")
-        if tip is not None and tip.tree == tree_id:
+        if tip is not None and mirror.changed_paths(tip.tree, tree_id) <= {IMPORT_INFO}:
             # Upstream moved but produced the same tree: nothing to import.
             result.status = "unchanged"
             result.mirror_commit = tip.commit

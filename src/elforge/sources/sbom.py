@@ -136,12 +136,18 @@ def _cdx_file(rec: SourceRecord, index: int) -> Component:
     )  # fmt: skip
 
 
+# SPDX 2.3 section 7.7: a download location is a public URL (optionally "vcs+"), with a
+# host name; local paths and bare addresses are recorded in the comment instead.
+_SPDX_LOCATION = re.compile(
+    r"^((git|hg|svn|bzr)\+)?(https?|ftp|sftp|ssh|git|svn)://([^/@\s]+@)?"
+    r"[a-z0-9]+([-.][a-z0-9]+)*\.[a-z]{2,5}(:[0-9]{1,5})?(/\S*)?$",
+    re.IGNORECASE,
+)
+
+
 def _spdx_location(origin: str, kind: str) -> str:
-    if not _is_url(origin):
-        return "NOASSERTION"
-    if kind == "git" and not origin.startswith("git+"):
-        return f"git+{origin}"
-    return origin
+    location = f"git+{origin}" if kind == "git" and not origin.startswith("git+") else origin
+    return location if _SPDX_LOCATION.match(location) else "NOASSERTION"
 
 
 def spdx_sbom(result: ImportResult, *, namespace: str) -> str:
@@ -165,7 +171,7 @@ def spdx_sbom(result: ImportResult, *, namespace: str) -> str:
                 "referenceLocator": package_purl(result, namespace).to_string(),
             }
         ],
-        "comment": "; ".join(f"{k}={v}" for k, v in _provenance_props(result)),
+        "sourceInfo": "; ".join(f"{k}={v}" for k, v in _provenance_props(result)),
     }
     if version := _version_release(result):
         root["versionInfo"] = version
@@ -186,7 +192,7 @@ def spdx_sbom(result: ImportResult, *, namespace: str) -> str:
                 "filesAnalyzed": False,
                 "primaryPackagePurpose": "SOURCE",
                 "checksums": [{"algorithm": _SPDX_HASH[rec.hashtype], "checksumValue": rec.hash}],
-                "comment": f"{rec.kind} file, origin {rec.origin}",
+                "sourceInfo": f"{rec.kind} file, origin {rec.origin}",
             }
         )
         relationships.append(
