@@ -195,3 +195,10 @@ def test_cli_failure_is_one_line_and_exit_1(
 def test_checkout_of_unknown_package(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not imported yet"):
         checkout_tree(workspace, "nope", "c9", tmp_path / "dest")
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", ".hidden", ""])
+def test_bad_package_name(name: str, workspace: Workspace, lookaside: Lookaside) -> None:
+    error = _import(workspace, "file:///nowhere", lookaside, name=name)
+    assert error.endswith(": not a valid package name")
+    _assert_nothing_written(workspace)

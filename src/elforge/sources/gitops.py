@@ -156,6 +156,10 @@ class Mirror:
                 trailers[key] = value.strip()
         return TipInfo(commit, tree.strip(), trailers)
 
+    def show(self, ref: str, path: str) -> str:
+        """The text of ``path`` in ``ref``."""
+        return self._git("show", f"{ref}:{path}")
+
     def tags(self, prefix: str) -> set[str]:
         out = self._git("for-each-ref", "--format=%(refname)", prefix)
         return set(out.split())

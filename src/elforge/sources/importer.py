@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -32,7 +33,7 @@ from elforge.sources import provenance
 from elforge.sources.blobstore import BlobStore
 from elforge.sources.gitops import Mirror, fetch_tree, remote_commit
 from elforge.sources.layout import Layout, NormalisedTree, normalise_git_tree
-from elforge.sources.lookaside import TIMEOUT, check_template, fetch
+from elforge.sources.lookaside import check_template, fetch, http_client
 from elforge.sources.metadata import SourceEntry, file_digest, parse_metadata_file
 from elforge.sources.model import ImportResult, SourceRecord
 from elforge.sources.spec import spec_nvr
@@ -77,8 +78,12 @@ def _package_lock(ws: Workspace, name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+_PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+
+
 def _check_name(name: str) -> str:
-    if not name or "/" in name or name.startswith(".") or any(c.isspace() for c in name):
+    """Package names become file and ref names: only rpm's name characters are allowed."""
+    if not _PACKAGE_NAME.match(name):
         raise FormatError("not a valid package name", subject=name or "(empty)")
     return name
 
@@ -149,7 +154,7 @@ class _Importer:
         if t.get("Tag") and self.mirror.resolve(f"refs/tags/{t['Tag']}") != tip.commit:
             return None
         # Every blob the tip needs must still be in the store, else import again to refetch.
-        meta = self.mirror._git("show", f"{tip.commit}:.{self.name}.metadata")
+        meta = self.mirror.show(tip.commit, f".{self.name}.metadata")
         entries = parse_metadata_file(meta, subject=f"{self.name}: .{self.name}.metadata")
         if not all(self.blobs.has(e) for e in entries):
             return None
@@ -168,6 +173,10 @@ class _Importer:
     # --- the import ------------------------------------------------------------------
     def run(self) -> ImportResult:
         with _package_lock(self.ws, self.name):
+            # a killed earlier run may have left its private first-import mirror behind
+            if self.ws.git_dir.is_dir():
+                for stale in self.ws.git_dir.glob(f".tmp@{self.name}@*"):
+                    shutil.rmtree(stale, ignore_errors=True)
             work_root = self.ws.state_dir / "tmp"
             work_root.mkdir(parents=True, exist_ok=True)
             work = Path(tempfile.mkdtemp(prefix=f"import-{self.name}-", dir=work_root))
@@ -184,7 +193,7 @@ class _Importer:
 
     def _run(self, work: Path, staging: Path) -> tuple[ImportResult, Path | None]:
         result = ImportResult(self.name, self.branch, "imported", self.url)
-        client = httpx.Client(timeout=TIMEOUT, follow_redirects=True)
+        client = http_client()
         with client:
             if self.layout is Layout.srpm:
                 got = self._from_srpm(result, work, staging, client)
@@ -315,7 +324,7 @@ class _Importer:
             mirror = self.mirror
         else:
             self.ws.git_dir.mkdir(parents=True, exist_ok=True)
-            new_mirror = Path(tempfile.mkdtemp(prefix=f".tmp-{self.name}-", dir=self.ws.git_dir))
+            new_mirror = Path(tempfile.mkdtemp(prefix=f".tmp@{self.name}@", dir=self.ws.git_dir))
             mirror = Mirror.init(new_mirror, self.name)
         tip = mirror.tip(self.branch)
         tree_id = mirror.write_tree(tree.root, work / "index")
@@ -359,7 +368,7 @@ def import_package(
                 entry.name, entry.branch or workspace.config.workspace.release_branch, "failed",
                 entry.url, error=str(exc),
             )  # fmt: skip
-            if entry.name and "/" not in entry.name:
+            if _PACKAGE_NAME.match(entry.name):
                 with st.session() as session, session.begin():
                     provenance.record(session, failed, tree=None)
             return failed

@@ -12,6 +12,8 @@ Templates are tried in order; the first that answers with content of the right h
 
 from __future__ import annotations
 
+import functools
+import ssl
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,17 @@ from elforge.sources.metadata import SourceEntry, hasher
 
 FIELDS = frozenset({"name", "filename", "hashtype", "hash", "branch"})
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # building a context reads the whole CA bundle (~0.1 s): once per process is enough
+    return httpx.create_ssl_context()
+
+
+def http_client() -> httpx.Client:
+    """An HTTP client for lookaside and SRPM downloads (redirects followed, timeouts set)."""
+    return httpx.Client(timeout=TIMEOUT, follow_redirects=True, verify=_ssl_context())
 
 
 def check_template(template: str) -> str:
