@@ -13,6 +13,7 @@ from importfixtures import (
     commit_all,
     distgit_repo,
     exploded_repo,
+    git,
     mirror_state,
     serve,
     tarball,
@@ -202,3 +203,28 @@ def test_bad_package_name(name: str, workspace: Workspace, lookaside: Lookaside)
     error = _import(workspace, "file:///nowhere", lookaside, name=name)
     assert error.endswith(": not a valid package name")
     _assert_nothing_written(workspace)
+
+
+def test_tampered_store_blob_fails_the_next_import(
+    testdata: Path, tmp_path: Path, lookaside: Lookaside, workspace: Workspace
+) -> None:
+    h = lookaside.add("bash", "c9", "bash-5.1.tar.gz", tarball("bash-5.1", "x"), "sha256")
+    repo, _ = exploded_repo(testdata / "distgit/openela-bash-el9", tmp_path / "up", name="bash",
+                            branch="c9", blobs={"bash-5.1.tar.gz": h})  # fmt: skip
+    entry = PackageEntry(name="bash", url=repo.as_uri(), branch="c9")
+    opts = ImportOptions(lookaside=tuple(lookaside.templates))
+    first = import_package(workspace, entry, options=opts)
+    assert first.status == "imported"
+    blob = workspace.lookaside_dir / "sha256" / h
+    blob.chmod(0o644)
+    blob.write_bytes(b"tampered")
+    spec = repo / "SPECS/bash.spec"
+    spec.write_text(spec.read_text().replace("Release: 6%{?dist}", "Release: 7%{?dist}"))
+    commit_all(repo, "bump")
+    second = import_package(workspace, entry, options=opts)
+    assert second.status == "failed"
+    assert (second.error or "").startswith("bash: SOURCES/bash-5.1.tar.gz: stored blob ")
+    mirror = str(workspace.git_dir / "bash.git")
+    assert git("--git-dir", mirror, "rev-parse", "c9", cwd=tmp_path).strip() == first.mirror_commit
+    with pytest.raises(ChecksumError):
+        checkout_tree(workspace, "bash", "c9", tmp_path / "work")

@@ -21,7 +21,12 @@ from importfixtures import (
 )
 
 from conftest import require_tool, run_cli
-from elforge.sources.importer import ImportOptions, checkout_tree, import_package
+from elforge.sources.importer import (
+    ImportOptions,
+    checkout_tree,
+    import_package,
+    import_packages,
+)
 from elforge.sources.provenance import latest
 from elforge.store.db import open_store
 from elforge.workspace.config import PackageEntry
@@ -228,3 +233,63 @@ branch = "c8"
     assert git("--git-dir", mirror, "rev-parse", "c9", cwd=tmp_path) == tip_before
     now = run_cli("import", "bash9", "--since", "2000-01-01", "-w", str(ws.root), "-f", "json")
     assert json.loads(now.stdout)["packages"][0]["nvr"] == "bash-5.1.8-7.el9"
+
+
+def test_git_remote_over_http(
+    testdata: Path, tmp_path: Path, lookaside: Lookaside, workspace: Workspace
+) -> None:
+    """A git remote served over HTTP (the dumb protocol: no shallow fetch, so the importer
+    falls back to fetching the branches) next to the lookaside on the same server."""
+    _, commit, data = _bash_el9(testdata, tmp_path, lookaside)
+    bare = lookaside.root / "git" / "bash.git"
+    git("clone", "-q", "--bare", str(tmp_path / "up/bash-el9"), str(bare), cwd=tmp_path)
+    git("update-server-info", cwd=bare)
+    url = f"{lookaside.base}/git/bash.git"
+    entry = PackageEntry(name="bash", url=url, branch="c9")
+    r = import_package(
+        workspace, entry, options=ImportOptions(lookaside=tuple(lookaside.templates))
+    )
+    assert r.status == "imported", r.error
+    assert r.upstream_commit == commit and r.nvr == "bash-5.1.8-6.el9"
+    spec = next(s for s in r.sources if s.file == "SPECS/bash.spec")
+    assert spec.origin == f"{url}@{commit}#SPECS/bash.spec"
+    dest = checkout_tree(workspace, "bash", "c9", tmp_path / "work")
+    assert (dest / "SOURCES/bash-5.1.tar.gz").read_bytes() == data
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+
+    def start(self, description: str, total: int | None) -> None:
+        self.events.append(("start", total))
+
+    def advance(self, amount: int = 1, *, note: str = "") -> None:
+        self.events.append(("advance", note))
+
+    def finish(self) -> None:
+        self.events.append(("finish", None))
+
+
+def test_parallel_import_reports_progress_and_keeps_order(
+    testdata: Path, tmp_path: Path, lookaside: Lookaside, workspace: Workspace
+) -> None:
+    url, _, _ = _bash_el9(testdata, tmp_path, lookaside)
+    rel, _ = exploded_repo(testdata / "distgit/centos-release-c8", tmp_path / "up/cr",
+                           name="centos-release", branch="c8", blobs={})  # fmt: skip
+    entries = [
+        PackageEntry(name="bash", url=url, branch="c9"),
+        PackageEntry(name="centos-release", url=rel.as_uri(), branch="c8"),
+        PackageEntry(name="broken", url=(tmp_path / "missing").as_uri(), branch="c8"),
+        PackageEntry(name="bash", url=url, branch="c9"),  # the same package twice: serialised
+    ]
+    bar = _Recorder()
+    results = import_packages(
+        workspace, entries, options=ImportOptions(lookaside=tuple(lookaside.templates)),
+        jobs=3, progress=bar,
+    )  # fmt: skip
+    assert [r.package for r in results] == ["bash", "centos-release", "broken", "bash"]
+    assert sorted(r.status for r in (results[0], results[3])) == ["imported", "unchanged"]
+    assert results[1].status == "imported" and results[2].status == "failed"
+    assert bar.events[0] == ("start", 4) and bar.events[-1] == ("finish", None)
+    assert sum(1 for e in bar.events if e[0] == "advance") == 4
