@@ -293,3 +293,26 @@ def test_parallel_import_reports_progress_and_keeps_order(
     assert results[1].status == "imported" and results[2].status == "failed"
     assert bar.events[0] == ("start", 4) and bar.events[-1] == ("finish", None)
     assert sum(1 for e in bar.events if e[0] == "advance") == 4
+
+
+def test_same_content_under_two_names(
+    testdata: Path, tmp_path: Path, lookaside: Lookaside, workspace: Workspace
+) -> None:
+    data = tarball("bash-5.1", "same bytes\n")
+    h = lookaside.add("bash", "c9", "bash-5.1.tar.gz", data, "sha256")
+    lookaside.add("bash", "c9", "copy.tar.gz", data, "sha256")
+    repo, _ = exploded_repo(
+        testdata / "distgit/openela-bash-el9", tmp_path / "up", name="bash", branch="c9",
+        blobs={"bash-5.1.tar.gz": h, "copy.tar.gz": h},
+    )  # fmt: skip
+    entry = PackageEntry(name="bash", url=repo.as_uri(), branch="c9")
+    r = import_package(
+        workspace, entry, options=ImportOptions(lookaside=tuple(lookaside.templates)), jobs=2
+    )
+    assert r.status == "imported", r.error
+    dest = checkout_tree(workspace, "bash", "c9", tmp_path / "work")
+    assert (
+        (dest / "SOURCES/copy.tar.gz").read_bytes()
+        == data
+        == (dest / "SOURCES/bash-5.1.tar.gz").read_bytes()
+    )

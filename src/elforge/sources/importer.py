@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +29,7 @@ import httpx
 
 from elforge.errors import ElforgeError, FetchError, FormatError
 from elforge.progress import NO_PROGRESS, Progress
+from elforge.rpm.header import read_header
 from elforge.sources import provenance
 from elforge.sources.blobstore import BlobStore
 from elforge.sources.gitops import Mirror, fetch_tree, remote_commit
@@ -245,7 +246,11 @@ class _Importer:
                          "signing_key": sig.key_id},
         }  # fmt: skip
         tree, staged = unpack_srpm(rpm, work / "tree", staging, name=self.name, info=info)
-        return tree, staged, int(rpm.stat().st_mtime)
+        try:  # the SRPM's build time dates the import commit (deterministic commits)
+            when = read_header(rpm).buildtime or int(rpm.stat().st_mtime)
+        except FormatError:
+            when = int(rpm.stat().st_mtime)
+        return tree, staged, when
 
     def _collect_blobs(
         self,
@@ -339,6 +344,8 @@ class _Importer:
         commit = mirror.commit_tree(tree_id, tip.commit if tip else None, _trailers(result), when)
         result.mirror_commit = commit
         for entry, path in staged.items():
+            if self.blobs.has(entry):  # same content listed twice, already moved in
+                continue
             self.blobs.commit(entry, path, subject=f"{self.name}: SOURCES/{entry.file}")
         with self.store.session() as session, session.begin():
             provenance.record(session, result, tree=tree_id)
@@ -355,9 +362,15 @@ def import_package(
     *,
     options: ImportOptions | None = None,
     store: Store | None = None,
+    jobs: int | None = None,
 ) -> ImportResult:
-    """Import one package; a failure is returned as a ``failed`` result (and recorded)."""
+    """Import one package; a failure is returned as a ``failed`` result (and recorded).
+
+    ``jobs`` (default ``options.jobs``) is how many lookaside blobs download at once.
+    """
     opts = options or ImportOptions()
+    if jobs is not None:
+        opts = replace(opts, jobs=jobs)
     own_store = store is None
     st = store or open_store(workspace.store_url)
     try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import ssl
 import string
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
@@ -124,7 +125,8 @@ def fetch(
     mismatch = False
     for template in templates:
         url = expand(template, entry, name=name, branch=branch)
-        dest = staging / f"{entry.hashtype}-{entry.hash}"
+        # unique per attempt: the same content may be listed under two file names
+        dest = staging / f"{entry.hashtype}-{entry.hash}-{uuid.uuid4().hex[:12]}"
         try:
             digest = _download(url, dest, entry, client)
         except FetchError as exc:
