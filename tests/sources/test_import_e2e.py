@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -316,3 +317,30 @@ def test_same_content_under_two_names(
         == data
         == (dest / "SOURCES/bash-5.1.tar.gz").read_bytes()
     )
+
+
+def test_content_is_byte_exact_whatever_the_git_config(
+    testdata: Path, tmp_path: Path, lookaside: Lookaside, workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    src = tmp_path / "src"
+    shutil.copytree(testdata / "distgit/centos-release-c8", src)
+    for p in [src, *src.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    (src / "SOURCES/dos.patch").write_bytes(b"--- a\r\n+++ b\r\n")
+    repo, _ = exploded_repo(src, tmp_path / "up", name="centos-release", branch="c8", blobs={})
+    # committed after the files, so upstream's blobs stay as they are: a checkout would
+    # turn every LF file into CRLF
+    (repo / "SOURCES/.gitattributes").write_text("* text eol=crlf\n")
+    git("add", "SOURCES/.gitattributes", cwd=repo)
+    git("commit", "-q", "-m", "attributes", cwd=repo)
+    hostile = tmp_path / "gitconfig"
+    hostile.write_text("[core]\n\tautocrlf = true\n[commit]\n\tgpgsign = true\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(hostile))
+    entry = PackageEntry(name="centos-release", url=repo.as_uri(), branch="c8")
+    r = import_package(workspace, entry, options=ImportOptions(lookaside=()))
+    assert r.status == "imported", r.error
+    dest = checkout_tree(workspace, "centos-release", "c8", tmp_path / "work")
+    assert (dest / "SOURCES/dos.patch").read_bytes() == b"--- a\r\n+++ b\r\n"
+    assert (dest / "SOURCES/GPL").read_bytes() == (src / "SOURCES/GPL").read_bytes()
+    assert not (dest / "SOURCES/.gitattributes").exists()

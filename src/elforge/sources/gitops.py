@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from elforge.errors import ElforgeError, FetchError, ToolError
+from elforge.errors import ElforgeError, FetchError, FormatError, ToolError
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 IDENTITY = {
@@ -26,13 +26,24 @@ IDENTITY = {
 }
 
 
+# Variables that would point git at another repository, index or identity (say, when
+# elforge runs inside a git hook). Transport settings (proxies, CA files, GIT_SSH) are kept.
+_REPO_VARS = frozenset({
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX",
+    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
+})  # fmt: skip
+# Content must reach the mirror byte for byte, whatever the user's git config says.
+_CONTENT_CONFIG = ("-c", "core.autocrlf=false", "-c", "core.safecrlf=false")
+
+
 def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
     env.update(
         {
             "GIT_TERMINAL_PROMPT": "0",  # never wait for a password on a terminal
             "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
-            "GIT_CONFIG_NOSYSTEM": "1",
             "LC_ALL": "C",
         }
     )
@@ -97,19 +108,88 @@ def remote_commit(url: str, branch: str, *, subject: str) -> str:
 
 
 def fetch_tree(url: str, commit: str, dest: Path, *, subject: str) -> int:
-    """Check out ``commit`` of ``url`` into the new folder ``dest``; returns its commit time."""
-    dest.mkdir(parents=True)
-    git("init", "-q", str(dest), subject=subject)
+    """Write the files of ``commit`` of ``url`` into the new folder ``dest``, byte for byte.
+
+    Returns the commit time. The objects go to a bare repository next to ``dest``.
+    """
+    repo = dest.with_name(dest.name + ".git")
+    git("init", "-q", "--bare", str(repo), subject=subject)
+    at = f"--git-dir={repo}"
     try:
-        git("fetch", "-q", "--depth", "1", "--", url, commit, cwd=dest, subject=subject,
-            error=FetchError)  # fmt: skip
+        git(at, "fetch", "-q", "--depth", "1", "--", url, commit, subject=subject, error=FetchError)
     except FetchError:
-        # Servers that refuse fetching by id (uploadpack.allowReachableSHA1InWant off):
-        # fetch all branches and tags, then check the commit is there.
-        git("fetch", "-q", "--tags", "--", url, "+refs/heads/*:refs/remotes/up/*", cwd=dest,
+        # Servers that cannot fetch by id or shallow (the dumb HTTP protocol, or
+        # uploadpack.allowReachableSHA1InWant off): fetch branches and tags instead.
+        git(at, "fetch", "-q", "--tags", "--", url, "+refs/heads/*:refs/remotes/up/*",
             subject=subject, error=FetchError)  # fmt: skip
-    git("-c", "advice.detachedHead=false", "checkout", "-q", commit, cwd=dest, subject=subject)
-    return int(git("log", "-1", "--format=%ct", commit, cwd=dest, subject=subject).strip())
+    when = int(git(at, "log", "-1", "--format=%ct", commit, subject=subject).strip())
+    dest.mkdir(parents=True)
+    export_tree(repo, commit, dest, subject=subject)
+    return when
+
+
+def _safe_tree_path(path: str, *, subject: str) -> str:
+    parts = path.split("/")
+    if any(p in ("", ".", "..") or p.lower() == ".git" for p in parts):
+        raise FormatError(f"unsafe path {path!r} in the git tree", subject=subject)
+    return path
+
+
+def export_tree(git_dir: Path, ref: str, dest: Path, *, subject: str) -> None:
+    """Write every file of ``ref`` into ``dest`` exactly as stored.
+
+    Unlike ``git checkout`` this applies no ``.gitattributes``, filters or line-ending
+    conversion, so what the importer reads is what upstream committed. Symbolic links are
+    written as links (the layout step refuses them where it matters); submodules are skipped.
+    """
+    listing = _run_bytes(["ls-tree", "-r", "-z", "--full-tree", ref], git_dir, subject)
+    entries: list[tuple[str, str, str]] = []
+    for item in listing.split(b"\0"):
+        if not item:
+            continue
+        meta, _, raw_path = item.partition(b"\t")
+        mode, kind, sha = meta.decode().split()
+        path = _safe_tree_path(os.fsdecode(raw_path), subject=subject)
+        if kind == "blob":
+            entries.append((mode, sha, path))
+    if not entries:
+        return
+    proc = subprocess.Popen(
+        ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for mode, sha, path in entries:
+            proc.stdin.write(sha.encode() + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                raise ToolError(f"git cat-file cannot read {path}", subject=subject)
+            data = proc.stdout.read(int(header[2]))
+            proc.stdout.read(1)  # the newline after each object
+            target = dest / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if mode == "120000":
+                os.symlink(os.fsdecode(data), target)
+                continue
+            target.write_bytes(data)
+            if mode == "100755":
+                target.chmod(0o755)
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
+def _run_bytes(args: list[str], git_dir: Path, subject: str) -> bytes:
+    proc = subprocess.run(
+        ["git", f"--git-dir={git_dir}", *args], env=_env(), capture_output=True, check=False
+    )
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise ToolError(f"git {args[0]} failed: {lines[-1] if lines else proc.returncode}",
+                        subject=subject)  # fmt: skip
+    return proc.stdout
 
 
 @dataclass(frozen=True)
@@ -127,7 +207,7 @@ class Mirror:
         self.name = name
 
     def _git(self, *args: str, **kw: object) -> str:
-        return git(f"--git-dir={self.path}", *args, subject=self.name, **kw)  # type: ignore[arg-type]
+        return git(*_CONTENT_CONFIG, f"--git-dir={self.path}", *args, subject=self.name, **kw)  # type: ignore[arg-type]
 
     @classmethod
     def init(cls, path: Path, name: str) -> Mirror:
@@ -170,7 +250,7 @@ class Mirror:
         return self._git("write-tree", env=env).strip()
 
     def commit_tree(self, tree: str, parent: str | None, message: str, when: int) -> str:
-        args = ["commit-tree", tree, "-F", "-"]
+        args = ["commit-tree", "--no-gpg-sign", tree, "-F", "-"]
         if parent:
             args[2:2] = ["-p", parent]
         env = {
@@ -196,10 +276,5 @@ class Mirror:
         return set(out.split("\n")) - {""}
 
     def archive(self, ref: str, dest: Path) -> None:
-        """Write the tree of ``ref`` into ``dest`` (a folder that exists)."""
-        env = {"GIT_INDEX_FILE": str(dest / ".elforge-checkout-index"), "GIT_WORK_TREE": str(dest)}
-        try:
-            self._git("read-tree", ref, env=env)
-            self._git("checkout-index", "-a", "-f", env=env)
-        finally:
-            (dest / ".elforge-checkout-index").unlink(missing_ok=True)
+        """Write the tree of ``ref`` into ``dest`` (a folder that exists), byte for byte."""
+        export_tree(self.path, ref, dest, subject=self.name)

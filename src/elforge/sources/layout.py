@@ -37,6 +37,9 @@ class Layout(StrEnum):
     srpm = "srpm"
 
 
+# Git's own control files: never build input, and an upstream .gitattributes in SOURCES/
+# could make git rewrite content on its way into the mirror.
+_GIT_CONTROL = frozenset({".git", ".gitattributes", ".gitmodules"})
 # Files at a dist-git root that are CI or tooling configuration, not build input.
 _DISTGIT_NOT_SOURCES = frozenset({"sources", "gating.yaml", "rpminspect.yaml", "rpmlint.toml"})
 
@@ -73,7 +76,7 @@ def _regular_files(folder: Path, *, subject: str) -> list[Path]:
         if p.is_symlink():
             raise FormatError(f"{p.relative_to(folder.parent)}: symbolic links are refused",
                               subject=subject)  # fmt: skip
-        if p.is_file():
+        if p.is_file() and p.name not in _GIT_CONTROL:
             files.append(p)
     return files
 
