@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from elforge import __version__
+from elforge.cli import kabi as kabi_cmd
+from elforge.cli import security as security_cmd
 from elforge.cli import sources as sources_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
@@ -48,6 +50,8 @@ def root(
 
 app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
+app.add_typer(kabi_cmd.app, name="kabi")
+app.add_typer(security_cmd.app)
 app.command("import")(sources_cmd.import_)
 app.command("sbom")(sources_cmd.sbom)
 
