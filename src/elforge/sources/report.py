@@ -39,7 +39,7 @@ def import_report(results: list[ImportResult]) -> ReportDocument:
         ["package", "branch", "status", "nvr", "tag", "upstream", "files"],
         [
             [r.package, r.branch, r.status, r.nvr or "", r.tag or "",
-             r.upstream_commit or r.srpm_sha256 or "", len(r.sources)]
+             (r.upstream_commit or r.srpm_sha256 or "")[:12], len(r.sources)]
             for r in results
         ],
     )  # fmt: skip
