@@ -4,6 +4,8 @@ half-written is left in the mirror or the blob store."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,3 +230,39 @@ def test_tampered_store_blob_fails_the_next_import(
     assert git("--git-dir", mirror, "rev-parse", "c9", cwd=tmp_path).strip() == first.mirror_commit
     with pytest.raises(ChecksumError):
         checkout_tree(workspace, "bash", "c9", tmp_path / "work")
+
+
+def test_forced_layout_that_does_not_fit(
+    testdata: Path, tmp_path: Path, lookaside: Lookaside, workspace: Workspace
+) -> None:
+    repo, _ = distgit_repo(testdata / "distgit/openela-bash-el9", tmp_path / "up", branch="c9",
+                           sources_text="")  # fmt: skip
+    error = _import(workspace, repo.as_uri(), lookaside, layout="exploded")
+    assert error == "bash: no SPECS/ folder (is this really an exploded tree?)"
+    _assert_nothing_written(workspace)
+
+
+def test_cli_usage_and_config_errors(workspace: Workspace) -> None:
+    r = run_cli("import", "bash", "-w", str(workspace.root))
+    assert r.exit_code == 1 and "package 'bash' is not in [[packages]]; give --from URL" in r.stderr
+    r = run_cli("import", "--all", "-w", str(workspace.root))
+    assert r.exit_code == 1 and "no [[packages]] configured" in r.stderr
+    r = run_cli("import", "bash", "--all", "-w", str(workspace.root))
+    assert r.exit_code == 2
+    r = run_cli("import", "bash", "--from", "file:///x", "--since", "yesterday",
+                "-w", str(workspace.root))  # fmt: skip
+    assert r.exit_code == 1 and "yesterday: not an ISO date" in r.stderr
+    r = run_cli("import", "bash", "--from", "file:///x", "--lookaside", "https://x/{nmae}",
+                "-w", str(workspace.root))  # fmt: skip
+    assert r.exit_code == 1 and "unknown field(s) nmae" in r.stderr
+
+
+def test_stale_staging_folders_are_swept(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "lookaside")
+    old = store.staging_dir()
+    (old / "half.tar.gz").write_bytes(b"partial")
+    young = store.staging_dir()
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old, (two_days_ago, two_days_ago))
+    store.staging_dir()
+    assert not old.exists() and young.exists()

@@ -7,13 +7,17 @@ is reused is hashed again, so a corrupted store is noticed instead of built from
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from elforge.errors import ChecksumError, ElforgeError
 from elforge.sources.metadata import SourceEntry, file_digest
+
+STALE_AFTER = 24 * 3600  # seconds
 
 
 class BlobStore:
@@ -45,9 +49,18 @@ class BlobStore:
         return path
 
     def staging_dir(self) -> Path:
-        """A private folder on the store's file system for downloads in flight."""
+        """A private folder on the store's file system for downloads in flight.
+
+        Staging folders a killed run left behind more than a day ago are swept first
+        (a live import's folder is never that old: downloads time out long before).
+        """
         tmp = self.root / ".tmp"
         tmp.mkdir(parents=True, exist_ok=True)
+        cutoff = time.time() - STALE_AFTER
+        for old in tmp.glob("stage-*"):
+            with contextlib.suppress(OSError):
+                if old.stat().st_mtime < cutoff:
+                    shutil.rmtree(old, ignore_errors=True)
         return Path(tempfile.mkdtemp(prefix="stage-", dir=tmp))
 
     def commit(self, entry: SourceEntry, staged: Path, *, subject: str) -> Path:
