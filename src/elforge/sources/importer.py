@@ -180,7 +180,9 @@ class _Importer:
                     shutil.rmtree(stale, ignore_errors=True)
             work_root = self.ws.state_dir / "tmp"
             work_root.mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=f"import-{self.name}-", dir=work_root))
+            for stale in work_root.glob(f"import@{self.name}@*"):  # we hold the lock
+                shutil.rmtree(stale, ignore_errors=True)
+            work = Path(tempfile.mkdtemp(prefix=f"import@{self.name}@", dir=work_root))
             staging = self.blobs.staging_dir()
             new_mirror: Path | None = None
             try:
