@@ -155,8 +155,11 @@ class _Importer:
         if t.get("Tag") and self.mirror.resolve(f"refs/tags/{t['Tag']}") != tip.commit:
             return None
         # Every blob the tip needs must still be in the store, else import again to refetch.
-        meta = self.mirror.show(tip.commit, f".{self.name}.metadata")
-        entries = parse_metadata_file(meta, subject=f"{self.name}: .{self.name}.metadata")
+        try:
+            meta = self.mirror.show(tip.commit, f".{self.name}.metadata")
+            entries = parse_metadata_file(meta, subject=f"{self.name}: .{self.name}.metadata")
+        except ElforgeError:  # a tip not in internal form: import again rather than trust it
+            return None
         if not all(self.blobs.has(e) for e in entries):
             return None
         row = provenance.latest(self.store, self.name, self.branch)
