@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -42,12 +43,30 @@ def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) 
     assert counts["imported"] == 5
     assert counts["failed"] == 0
     rows = {row["name"]: row for row in summary["packages"]}
-    # packages without a patch config are rebuilt unchanged and built
+    # packages without a patch config are rebuilt unchanged
     for name in ("acme-docs", "libgreet"):
         assert rows[name]["patch"] == "identical" and rows[name]["build"] == "built"
     assert rows["libgreet"]["nvr"] == "libgreet-1.2-3.el9"
-    assert counts["built"] == sum(1 for r in rows.values() if r["build"] == "built")
-    assert counts["identical"] + counts["patched"] + counts["drifted"] + counts["skipped"] == 5
+    # debranded, and the vendor patch that removes a symbol
+    for name, nvr in (
+        ("acme-release", "acme-release-9.4-1.el9.forge.1"),
+        ("libtally", "libtally-2.0-1.el9.forge.1"),
+    ):
+        assert rows[name]["patch"] == "patched" and rows[name]["build"] == "built"
+        assert rows[name]["nvr"] == nvr
+    # the drifted config stops the chain: nothing undebranded is built
+    motd = rows["acme-motd"]
+    assert motd["patch"] == "drifted" and motd["build"] is None
+    assert "Welcome to Acme Enterprise Linux Server" in motd["error"]
+    assert counts == {
+        "imported": 5,
+        "identical": 2,
+        "patched": 2,
+        "drifted": 1,
+        "failed": 0,
+        "built": 4,
+        "skipped": 0,
+    }
     report = Path(summary["report"])
     assert json.loads(report.read_text())["schema"] == "elforge.run/1"
     assert report.with_suffix(".html").is_file()
@@ -83,8 +102,11 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
 ) -> None:
     ws = example_workspace(tmp_path / "ws", reference_rpms, jobs=1)
     db = ws.state_dir / "state.db"
-    proc = subprocess.Popen([ELFORGE, "-q", "run", "-w", str(ws.root)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [ELFORGE, "-q", "run", "-w", str(ws.root)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     killed_after = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
@@ -115,8 +137,12 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
     assert 1 <= recorded < 5, "kill -9 was meant to land mid-run"
     assert unfinished == 1
     # the lock died with the process: the rerun is not refused, and finishes the rest
-    rerun = subprocess.run([ELFORGE, "-q", "run", "-w", str(ws.root), "--format", "json"],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    rerun = subprocess.run(
+        [ELFORGE, "-q", "run", "-w", str(ws.root), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert rerun.returncode in (0, 3), rerun.stderr
     summary = json.loads(rerun.stdout)
     assert summary["reused"]["import"] == recorded
@@ -127,12 +153,18 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
 def test_a_second_concurrent_run_is_refused(reference_rpms: Path, tmp_path: Path) -> None:
     ws = example_workspace(tmp_path / "ws", reference_rpms)
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; "
-         "from elforge.engine.lock import WorkspaceLock; "
-         "lock = WorkspaceLock(Path(sys.argv[1])); lock.acquire(); print('held', flush=True); "
-         "time.sleep(60)", str(ws.state_dir)],
-        stdout=subprocess.PIPE, text=True)  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from elforge.engine.lock import WorkspaceLock; "
+            "lock = WorkspaceLock(Path(sys.argv[1])); lock.acquire(); print('held', flush=True); "
+            "time.sleep(60)",
+            str(ws.state_dir),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         result = run_cli("run", "-w", str(ws.root))
@@ -154,8 +186,9 @@ def test_dask_local_cluster_gives_the_same_results(
     from distributed import LocalCluster
 
     ws = example_workspace(tmp_path / "ws", reference_rpms)
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
-                      host="127.0.0.1") as cluster:  # fmt: skip
+    with LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
         summary = run_pipeline(ws, RunOptions(scheduler=cluster.scheduler_address))
     assert summary["executor"].startswith("dask (tcp://127.0.0.1:")
     assert "2 workers" in summary["executor"]
@@ -167,8 +200,9 @@ def test_stage_subset_and_unknown_stage(reference_rpms: Path, tmp_path: Path) ->
     ws = example_workspace(tmp_path / "ws", reference_rpms)
     result = run_cli("run", "-w", str(ws.root), "--stages", "import,frobnicate")
     assert result.exit_code == 1 and "unknown stage(s) frobnicate" in result.stderr
-    result = run_cli("run", "-w", str(ws.root), "--stages", "import", "-p", "acme-docs",
-                     "--format", "json")  # fmt: skip
+    result = run_cli(
+        "run", "-w", str(ws.root), "--stages", "import", "-p", "acme-docs", "--format", "json"
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["packages_total"] == 1 and summary["counts"]["imported"] == 1
@@ -179,3 +213,30 @@ def test_stage_subset_and_unknown_stage(reference_rpms: Path, tmp_path: Path) ->
     docs = next(p for p in data["packages"] if p["name"] == "acme-docs")
     assert docs["stages"]["import"]["status"] == "imported"
     assert data["last_run"]["status"] == "finished"
+
+
+def test_git_upstream_goes_through_the_importer(reference_rpms: Path, tmp_path: Path) -> None:
+    """A git URL is imported by elforge.sources (mirror + provenance), then built; a rerun
+    reuses it and the importer's provenance row is not duplicated."""
+    ws = example_workspace(tmp_path / "ws", reference_rpms)
+    upstream = tmp_path / "acme-docs.git-src"
+    shutil.copytree(ws.root / "upstream" / "acme-docs", upstream)
+    git = ["git", "-C", str(upstream), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "c9", str(upstream)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "import"], check=True)
+    config = (ws.root / "elforge.toml").read_text()
+    config = config.replace(
+        'url = "upstream/acme-docs"\nlayout = "distgit"',
+        f'url = "file://{upstream}"\nbranch = "c9"',
+    )
+    (ws.root / "elforge.toml").write_text(config)
+    ws = Workspace.open(ws.root)
+    first = run_pipeline(ws, RunOptions(packages=["acme-docs"]))
+    row = first["packages"][0]
+    assert (row["import"], row["patch"], row["build"]) == ("imported", "identical", "built")
+    assert row["nvr"] == "acme-docs-1.0-2.el9"
+    assert (ws.root / "git" / "acme-docs.git").is_dir()
+    second = run_pipeline(ws, RunOptions(packages=["acme-docs"]))
+    assert second["packages"][0]["reused"][:2] == ["build", "import"]
+    assert _rows(ws, "upstream_imports") == 1

@@ -91,19 +91,12 @@ def stage_status() -> dict[str, str]:
     """Which implementation each stage has in this build (the demo prints it)."""
     repo = _repo_publisher()
     return {
-        "import": "local folders" + (" + elforge.sources" if _sources_api() else ""),
+        "import": "local folders; git and SRPM upstreams via elforge.sources",
         "patch": "elforge.patching" if patching_engine() else "no engine (configs not applied)",
         "build": "elforge.build (rpmbuild/mock)",
         "verify": "elforge.abi" if abi_engine() else "no ABI verifier installed",
         "publish": "elforge.repo" if repo else "createrepo_c (minimal adapter)",
     }
-
-
-def _sources_api() -> Any | None:
-    try:
-        return getattr(importlib.import_module("elforge.sources"), "import_package", None)
-    except ImportError:
-        return None
 
 
 def _repo_publisher() -> Any | None:

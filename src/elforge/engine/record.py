@@ -102,7 +102,9 @@ def _upsert_stage(
 def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str, Any]) -> None:
     """The stage's own table: imports, patch results, builds with artifacts, comparisons."""
     stage, out, key = outcome["stage"], outcome["output"], outcome["input_hash"]
-    if stage == "import" and outcome["status"] != "failed":
+    if stage == "import" and out.get("recorded_by") == "elforge.sources":
+        pass  # the importer wrote its own provenance row
+    elif stage == "import" and outcome["status"] != "failed":
         session.add(
             UpstreamImport(
                 package_id=pkg.id,

@@ -37,6 +37,7 @@ from elforge.build.artifacts import ArtifactStore
 from elforge.build.builders import BuildOptions, build_tree, find_spec
 from elforge.build.hashing import file_sha256, inputs_hash, tree_hash
 from elforge.errors import ElforgeError
+from elforge.patching.loading import locate
 
 Outcome = dict[str, Any]
 StageFn = Callable[[dict[str, Any], dict[str, Outcome]], Outcome]
@@ -156,23 +157,14 @@ def stage_import(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     """Bring the upstream tree into the workspace: ``trees/NAME/import-<tree hash>``.
 
     The "local" upstream mode copies a folder as it is; its input is the folder's content
-    hash. Git and SRPM upstreams go through ``elforge.sources`` when it is installed.
+    hash. Git and SRPM upstreams go through ``elforge.sources`` (mirror, verified lookaside,
+    provenance), then the imported tree is checked out with its blobs.
     """
     started = time.monotonic()
     ws, pkg = Path(spec["workspace"]), spec["package"]
     src = local_upstream(pkg["url"], ws)
     if src is None:
-        key = inputs_hash({"stage": "import", "url": pkg["url"], "branch": pkg.get("branch")})
-        return _outcome(
-            "import",
-            "failed",
-            key,
-            error=(
-                f"{pkg['url']}: not a local folder, and git/SRPM imports need elforge.sources, "
-                "which this build does not have"
-            ),
-            started=started,
-        )
+        return _import_mirrored(spec, started)
     th = tree_hash(src)
     key = inputs_hash({"stage": "import", "mode": "local", "tree": th})
     dest = ws / "trees" / pkg["name"] / f"import-{th[:20]}"
@@ -201,25 +193,67 @@ def stage_import(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     return _outcome("import", "imported", key, output, started=started)
 
 
+def _import_mirrored(spec: dict[str, Any], started: float) -> Outcome:
+    """Git or SRPM upstream: ``elforge.sources.import_package`` then ``checkout_tree``.
+
+    The importer records its own provenance row (in its own transaction; a repeated import
+    of the same upstream is "unchanged", never a duplicate); this stage's input hash is the
+    mirror commit it produced, which names the imported content exactly.
+    """
+    from elforge.sources.importer import checkout_tree, import_package
+    from elforge.workspace.config import PackageEntry
+    from elforge.workspace.workspace import Workspace
+
+    _needs_work(spec)  # deciding needs the remote, which the coordinator never contacts
+    ws = Workspace.open(Path(spec["workspace"]))
+    entry = PackageEntry.model_validate(spec["package"])
+    result = import_package(ws, entry, jobs=2)
+    detail = result.to_json()
+    if result.status == "failed" or not result.mirror_commit:
+        key = inputs_hash({"stage": "import", "url": entry.url, "error": result.error})
+        return _outcome(
+            "import",
+            "failed",
+            key,
+            {"recorded_by": "elforge.sources", "result": detail},
+            error=result.error,
+            started=started,
+        )
+    key = inputs_hash({"stage": "import", "mode": "mirror", "commit": result.mirror_commit})
+    reused = _reuse(spec, "import", key, lambda out: Path(out["tree"]).is_dir())
+    if reused:
+        return reused
+    tmp = _scratch(ws.root, entry.name)
+    checkout_tree(ws, entry.name, result.branch, tmp)
+    th = tree_hash(tmp)
+    dest = ws.root / "trees" / entry.name / f"import-{th[:20]}"
+    _place_tree(tmp, dest)
+    output: dict[str, Any] = {
+        "mode": "mirror",
+        "url": entry.url,
+        "commit": result.upstream_commit,
+        "mirror_commit": result.mirror_commit,
+        "tag": result.tag,
+        "tree": str(dest),
+        "tree_hash": th,
+        "nvr": result.nvr,
+        "sources": [s.to_json() for s in result.sources],
+        "recorded_by": "elforge.sources",
+    }
+    return _outcome("import", "imported", key, output, started=started)
+
+
 # --------------------------------------------------------------------------- patch
 
 
 def find_patch_config(configs: str | None, release: str, name: str) -> Path | None:
-    """``<configs>/<release>/<name>.yaml``, else ``common/<name>.yaml``, else ``<name>.yaml``
-    (or a per-package folder, for autopatch and srpmproc repositories)."""
+    """The package's config, found the way the patch engine finds it:
+    ``<configs>/<release>/<name>.yaml``, ``common/<name>.yaml``, ``<name>.yaml``, a
+    per-package autopatch/srpmproc folder, or the same in a git repository's branches."""
     if not configs:
         return None
-    root = Path(configs)
-    for candidate in (
-        root / release / f"{name}.yaml",
-        root / "common" / f"{name}.yaml",
-        root / f"{name}.yaml",
-        root / release / name,
-        root / name,
-    ):
-        if candidate.exists():
-            return candidate
-    return None
+    found = locate(Path(configs), name, release)
+    return found[0] if found else None
 
 
 def _config_hash(config: Path, name: str) -> str:
@@ -292,7 +326,12 @@ def stage_patch(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     shutil.copytree(imported["tree"], tmp, symlinks=True)
     try:
         result = apply_config(
-            tmp, config, config_format=fmt, allow_scripts=bool(settings.get("allow_scripts"))
+            tmp,
+            config,
+            config_format=fmt,
+            allow_scripts=bool(settings.get("allow_scripts")),
+            release=settings["patched_branch"],
+            dist=settings.get("dist"),
         )
     except ElforgeError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -304,7 +343,8 @@ def stage_patch(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     if status not in ("patched", "identical"):
         shutil.rmtree(tmp, ignore_errors=True)
         problems = [
-            str(d.get("message", d)) if isinstance(d, dict) else str(d)
+            f"action {d.get('action_index')} ({d.get('action')}) on {d.get('file')}: "
+            f"{d.get('problem')}"
             for d in detail.get("diagnostics", [])
         ]
         return _outcome(
