@@ -70,9 +70,7 @@ def fingerprint(ws: Workspace) -> dict[str, Any]:
                 )
                 for r in s.scalars(select(StageRun))
             )
-            builds = sorted(
-                (b.package_id, b.nvr, b.status, b.input_hash) for b in s.scalars(select(Build))
-            )
+            builds = sorted((b.nvr, b.status, b.input_hash) for b in s.scalars(select(Build)))
             artifacts = sorted((a.filename, a.nevra) for a in s.scalars(select(Artifact)))
             imports = Counter(i.input_hash for i in s.scalars(select(UpstreamImport)))
             patches = sorted((p.status, p.input_hash) for p in s.scalars(select(PatchResult)))
@@ -80,7 +78,7 @@ def fingerprint(ws: Workspace) -> dict[str, Any]:
         store.close()
     return {
         "stages": stages,
-        "builds": [b[1:] for b in builds],
+        "builds": builds,
         "artifacts": artifacts,
         "imports": sorted(imports.items()),
         "patches": patches,
