@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from elforge import __version__
+from elforge.cli import abi as abi_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -47,6 +48,7 @@ def root(
 
 app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
+app.add_typer(abi_cmd.app, name="abi")
 
 
 def main(argv: list[str] | None = None) -> int:

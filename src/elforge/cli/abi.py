@@ -1,0 +1,110 @@
+"""``elforge abi``: compare the ABI of two packages (``diff``) or two trees (``compare``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
+from elforge.abi.snapshot import SnapshotCache, default_cache_dir
+from elforge.cli.common import FormatOption, OutputOption, emit
+from elforge.report.render import OutputFormat
+
+app = typer.Typer(
+    help="ABI comparison: packages, ELF symbols and DWARF types.", no_args_is_help=True
+)
+
+TypesOption = Annotated[
+    str,
+    typer.Option("--types", help="Type layer (abidiff with debuginfo): auto, on or off."),
+]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Snapshot cache directory (default ~/.cache/elforge/abi)."),
+]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Do not read or write snapshots.")]
+
+
+def _cache(cache_dir: Path | None, no_cache: bool) -> SnapshotCache | None:
+    if no_cache:
+        return None
+    return SnapshotCache(cache_dir or default_cache_dir())
+
+
+def _check_types(types: str) -> str:
+    if types not in ("auto", "on", "off"):
+        raise typer.BadParameter("--types must be auto, on or off")
+    return types
+
+
+@app.command("diff")
+def diff(
+    old: Annotated[
+        Path, typer.Argument(help="Old (reference) package: RPM, directory or tarball.")
+    ],
+    new: Annotated[
+        Path, typer.Argument(help="New (candidate) package: RPM, directory or tarball.")
+    ],
+    debuginfo1: Annotated[
+        list[Path] | None,
+        typer.Option("--debuginfo1", "--d1", help="Debuginfo package of OLD (repeatable)."),
+    ] = None,
+    debuginfo2: Annotated[
+        list[Path] | None,
+        typer.Option("--debuginfo2", "--d2", help="Debuginfo package of NEW (repeatable)."),
+    ] = None,
+    devel1: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--devel1", help="Devel package of OLD: only its public headers' types count."
+        ),
+    ] = None,
+    devel2: Annotated[
+        list[Path] | None, typer.Option("--devel2", help="Devel package of NEW.")
+    ] = None,
+    suppressions: Annotated[
+        list[Path] | None,
+        typer.Option("--suppressions", "--suppr", help="libabigail suppression file (repeatable)."),
+    ] = None,
+    no_default_suppression: Annotated[
+        bool,
+        typer.Option(
+            "--no-default-suppression",
+            help="Do not load elforge's default suppressions (private version nodes).",
+        ),
+    ] = False,
+    public_dso_only: Annotated[
+        bool,
+        typer.Option(
+            "--public-dso-only",
+            help="As abipkgdiff: skip DSOs whose SONAME the RPM does not provide.",
+        ),
+    ] = False,
+    types: TypesOption = "auto",
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    fmt: FormatOption = OutputFormat.text,
+    output: OutputOption = None,
+) -> None:
+    """Compare the ABI of two packages. Exit bits: 1 error, 2 usage, 4 ABI change, 8
+    incompatible change, 16 findings to verify, 32 package-layer change."""
+    _check_types(types)
+    for p in (old, new):
+        if not p.exists():
+            raise typer.BadParameter(f"{p}: no such file or directory")
+    options = DiffOptions(
+        suppression_files=list(suppressions or []),
+        default_suppressions=not no_default_suppression,
+        types=types,
+        cache=_cache(cache_dir, no_cache),
+        public_dsos_only=public_dso_only,
+    )
+    result = compare_packages(
+        PackageSet(old, list(debuginfo1 or []), list(devel1 or [])),
+        PackageSet(new, list(debuginfo2 or []), list(devel2 or [])),
+        options,
+    )
+    emit(result.to_document(), fmt, output)
+    raise typer.Exit(result.exit_code)
