@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 LAYER = "type"
 ABIDIFF_TIMEOUT = 600
-_ITEM = re.compile(r"^\s{4}\[(?P<tag>[DAC])\] '(?P<decl>.*?)'(?P<rest>.*)$")
+_ITEM = re.compile(r"^(?P<indent>\s*)\[(?P<tag>[DAC])\] '(?P<decl>.*?)'(?P<rest>.*)$")
 _SECTION = re.compile(
-    r"^\s{2}(?P<n>\d+) (?P<what>Removed functions?|Added functions?|Removed variables?|"
+    r"^\s*(?P<n>\d+) (?P<what>Removed functions?|Added functions?|Removed variables?|"
     r"Added variables?|Changed variables?|functions? with some (?:indirect )?sub-type changes?|"
     r"Changed functions?)"
 )
@@ -73,6 +73,7 @@ def parse_abidiff_report(text: str) -> tuple[dict[str, int], list[TypeChange]]:
     changes: list[TypeChange] = []
     section: tuple[str, str] | None = None
     current: TypeChange | None = None
+    indent = 0
     for line in text.splitlines():
         m = _SUMMARY.match(line)
         if m:
@@ -81,7 +82,7 @@ def parse_abidiff_report(text: str) -> tuple[dict[str, int], list[TypeChange]]:
             counts[f"{k}_changed"] += int(m["c"])
             counts[f"{k}_added"] += int(m["a"])
             continue
-        if "not referenced by debug info" in line and re.match(r"^\s{2}\d+ ", line):
+        if "not referenced by debug info" in line and re.match(r"^\s*\d+ ", line):
             section = None
             current = None
             continue
@@ -107,8 +108,9 @@ def parse_abidiff_report(text: str) -> tuple[dict[str, int], list[TypeChange]]:
             sym = re.search(r"\{([^}]*)\}", rest)
             current = TypeChange(section[0], section[1], m["decl"], sym.group(1) if sym else None)
             changes.append(current)
+            indent = len(m["indent"])
             continue
-        if current is not None and line.startswith("      ") and line.strip():
+        if current is not None and line.strip() and len(line) - len(line.lstrip()) > indent:
             current.detail.append(line.strip())
         elif line.startswith("====="):
             section = None

@@ -1,0 +1,61 @@
+"""The ELF layer agrees with Debian's abipkgdiff on every package pair of the test data.
+
+abipkgdiff runs in the same test, in ELF-symbol mode (no debuginfo given, no default
+suppressions); for each shared library it reports, the sets of removed and added
+``symbol@version`` must be identical to ours (and we must report nothing it does not).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from abipkgdiff_oracle import run_abipkgdiff
+
+from conftest import TESTDATA, require_tool
+from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
+
+
+def _pairs() -> list[tuple[str, str]]:
+    path = TESTDATA / "abi" / "abipkgdiff-cases.json"
+    if not path.is_file():  # the testdata fixture then fails the test with the reason
+        return [("missing", "missing")]
+    cases = json.loads(path.read_text())["cases"]
+    return list(dict.fromkeys((c["pkg1"], c["pkg2"]) for c in cases))
+
+
+@pytest.mark.system
+@pytest.mark.slow
+@pytest.mark.parametrize(("pkg1", "pkg2"), _pairs())
+def test_elf_layer_matches_abipkgdiff(testdata: Path, pkg1: str, pkg2: str) -> None:
+    require_tool("abipkgdiff")
+    p1, p2 = testdata / "abi" / pkg1, testdata / "abi" / pkg2
+    theirs = run_abipkgdiff(p1, p2, "--no-default-suppression")
+    assert not theirs.exit_code & 1, theirs.text
+    ours = compare_packages(
+        PackageSet(p1), PackageSet(p2),
+        DiffOptions(default_suppressions=False, types="off", public_dsos_only=True),
+    )  # fmt: skip
+    assert not ours.errors
+    by_name = {b.old_path.rsplit("/", 1)[-1]: b for b in ours.binaries}
+    compared = 0
+    for name, report in theirs.binaries.items():
+        assert name in by_name, f"abipkgdiff compared {name}, we did not"
+        b = by_name[name]
+        if b.type != "DYN":
+            continue
+        compared += 1
+        assert {s.id for s in b.removed_symbols} == report.removed, name
+        assert {s.id for s in b.added_symbols} == report.added, name
+    for name, b in by_name.items():
+        if b.type == "DYN" and name not in theirs.binaries:
+            assert not b.removed_symbols and not b.added_symbols, (
+                f"{name}: we report symbol changes abipkgdiff does not"
+            )
+    # removed/added binaries: same paths (abipkgdiff prints them for RPMs)
+    assert (
+        sorted(theirs.removed_binaries)
+        == sorted(r["path"] for r in ours.removed_binaries if r["type"] == "DYN")
+        or not theirs.removed_binaries
+    )
