@@ -42,6 +42,7 @@ class TreePackage:
     name: str
     arch: str
     evr: str
+    sourcerpm: str = ""
 
 
 @dataclass
@@ -76,18 +77,20 @@ def scan_tree(src: Path) -> Tree:
             continue
         n = h.nevra
         evr = f"{n.epoch}:{n.version}-{n.release}" if n.epoch else f"{n.version}-{n.release}"
-        pkg = TreePackage(path, n.name, n.arch, evr)
-        m = _AUX.search(n.name)
-        if m:
-            base = n.name[: m.start()]
-            tree.aux.setdefault((base, n.arch), []).append(pkg)
+        pkg = TreePackage(path, n.name, n.arch, evr, h.sourcerpm)
+        if _AUX.search(n.name):
+            # debuginfo of any subpackage of the same source build: abidiff picks the right
+            # file by build-id (Fedora splits debuginfo per subpackage)
+            tree.aux.setdefault((h.sourcerpm, n.arch), []).append(pkg)
         else:
             tree.main[(n.name, n.arch)] = pkg
     return tree
 
 
 def _debuginfo_for(tree: Tree, pkg: TreePackage) -> list[Path]:
-    return [p.path for p in tree.aux.get((pkg.name, pkg.arch), []) if p.name.endswith("-debuginfo")]
+    return [
+        p.path for p in tree.aux.get((pkg.sourcerpm, pkg.arch), []) if p.name.endswith("-debuginfo")
+    ]
 
 
 def _devel_for(tree: Tree, pkg: TreePackage) -> list[Path]:
