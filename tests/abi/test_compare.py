@@ -10,16 +10,10 @@ import pytest
 from abi_synthetic import BASE_C, BASE_MAP, build_lib, build_rpm
 
 from conftest import run_cli
-from elforge.abi.compare import CompareOptions, compare_trees, strip_dist
+from elforge.abi.compare import CompareOptions, compare_trees
 from elforge.abi.diff import DiffOptions
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-
-
-def test_strip_dist() -> None:
-    assert strip_dist("9.el9_4.alma.1") == "9"
-    assert strip_dist("3.fc23") == "3"
-    assert strip_dist("1") == "1"
 
 
 def _tree(tmp: Path) -> tuple[Path, Path]:

@@ -28,12 +28,11 @@ from elforge.errors import ElforgeError, FormatError
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.rpm.header import read_header
+from elforge.rpm.release import normalize_release
 
 SCHEMA = "elforge.abi-compare/1"
 PAIR_REVISION = 2
 _AUX = re.compile(r"-(debuginfo|debugsource)$")
-# dist tags and vendor suffixes: ".el9", ".el9_4", ".el9_4.alma.1", ".fc39", ".module+el9..."
-_DIST = re.compile(r"\.(?:el|fc|module[+_]el|amzn|ol)\d[^-]*$")
 
 
 @dataclass(frozen=True)
@@ -53,11 +52,6 @@ class Tree:
     main: dict[tuple[str, str], TreePackage] = field(default_factory=dict)
     aux: dict[tuple[str, str], list[TreePackage]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-
-
-def strip_dist(release: str) -> str:
-    """``9.el9_4.alma.1`` -> ``9``: what remains comparable across rebuilders."""
-    return _DIST.sub("", release)
 
 
 def scan_tree(src: Path) -> Tree:
@@ -408,7 +402,8 @@ def _note_versions(entry: dict[str, Any]) -> None:
     a, b = entry["reference"]["evr"], entry["candidate"]["evr"]
     va, _, ra = a.rpartition("-")
     vb, _, rb = b.rpartition("-")
-    entry["version_differs"] = va != vb or strip_dist(ra) != strip_dist(rb)
+    # dist tags and vendor suffixes (".el9_4.alma.1") do not make a version difference
+    entry["version_differs"] = va != vb or normalize_release(ra) != normalize_release(rb)
 
 
 def _run(
