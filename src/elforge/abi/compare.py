@@ -54,7 +54,25 @@ class Tree:
     errors: list[str] = field(default_factory=list)
 
 
-def scan_tree(src: Path) -> Tree:
+def _head(path: Path, memo_dir: Path | None) -> tuple[str, str, int, str, str, str | None]:
+    """(name, arch, epoch, version, release, sourcerpm), remembered by (path, size, mtime)."""
+    memo = None
+    if memo_dir is not None:
+        st = path.stat()
+        key = hashlib.sha256(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        memo = memo_dir / "heads" / key.hexdigest()
+        with contextlib.suppress(OSError, ValueError):
+            n, a, e, v, r, s = json.loads(memo.read_text(encoding="utf-8"))
+            return n, a, e, v, r, s
+    h = read_header(path)
+    n = h.nevra
+    out = (n.name, n.arch, n.epoch, n.version, n.release, h.sourcerpm)
+    if memo is not None:
+        _atomic_write(memo, json.dumps(out))
+    return out
+
+
+def scan_tree(src: Path, cache_dir: Path | None = None) -> Tree:
     """Index a directory of RPMs (searched recursively; a repository's directory works too)."""
     if not src.is_dir():
         raise FormatError(
@@ -63,21 +81,20 @@ def scan_tree(src: Path) -> Tree:
     tree = Tree(str(src))
     for path in sorted(src.rglob("*.rpm")):
         try:
-            h = read_header(path)
+            name, arch, epoch, version, release, sourcerpm = _head(path, cache_dir)
         except ElforgeError as exc:
             tree.errors.append(str(exc))
             continue
-        if h.sourcerpm is None or h.nevra.arch in ("src", "nosrc"):
+        if sourcerpm is None or arch in ("src", "nosrc"):
             continue
-        n = h.nevra
-        evr = f"{n.epoch}:{n.version}-{n.release}" if n.epoch else f"{n.version}-{n.release}"
-        pkg = TreePackage(path, n.name, n.arch, evr, h.sourcerpm)
-        if _AUX.search(n.name):
+        evr = f"{epoch}:{version}-{release}" if epoch else f"{version}-{release}"
+        pkg = TreePackage(path, name, arch, evr, sourcerpm)
+        if _AUX.search(name):
             # debuginfo of any subpackage of the same source build: abidiff picks the right
             # file by build-id (Fedora splits debuginfo per subpackage)
-            tree.aux.setdefault((h.sourcerpm, n.arch), []).append(pkg)
+            tree.aux.setdefault((sourcerpm, arch), []).append(pkg)
         else:
-            tree.main[(n.name, n.arch)] = pkg
+            tree.main[(name, arch)] = pkg
     return tree
 
 
@@ -366,7 +383,7 @@ def compare_trees(
 ) -> CompareResult:
     """Pair the two trees' packages by name and arch and compare every pair."""
     options = options or CompareOptions()
-    ref, cand = scan_tree(reference), scan_tree(candidate)
+    ref, cand = scan_tree(reference, options.cache_dir), scan_tree(candidate, options.cache_dir)
     result = CompareResult(str(reference), str(candidate), errors=ref.errors + cand.errors)
     for key in sorted(ref.main.keys() - cand.main.keys()):
         p = ref.main[key]
