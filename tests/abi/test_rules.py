@@ -197,3 +197,17 @@ def test_bad_input_is_exit_bit_1(make_pkg, tmp_path: Path) -> None:  # type: ign
     res = run_cli("abi", "diff", str(tmp_path / "d1"), str(tmp_path / "d2"), "--format", "json")
     assert res.exit_code & EXIT_ERROR
     assert "libx.so.1" in json.loads(res.stdout)["errors"][0]
+
+
+def test_executable_exports_are_info_only(testdata: Path) -> None:
+    """dbus-binding-tool lost exported functions between 0.80 and 0.104: not ABI."""
+    d = testdata / "abi" / "pkgdiff" / "dbus-glib"
+    r = _diff(d / "dbus-glib-0.80-3.fc12.x86_64.rpm", d / "dbus-glib-0.104-3.fc23.x86_64.rpm")
+    tool = next(b for b in r.binaries if b.path == "/usr/bin/dbus-binding-tool")
+    assert {s.name for s in tool.removed_symbols} == {"base_info_ref", "base_info_unref"}
+    symbol_findings = [f for f in tool.findings if f.code.startswith("abi.symbol")]
+    assert symbol_findings and all(f.severity.name == "INFO" for f in symbol_findings)
+    # what the program needs to run still matters: a new DT_NEEDED is to verify
+    assert any(f.code == "abi.needed-added" for f in tool.findings)
+    lib = next(b for b in r.binaries if b.type == "DYN")
+    assert len(lib.added_symbols) == 8 and lib.verdict is Verdict.compatible
