@@ -11,7 +11,11 @@ import typer
 from elforge import __version__
 from elforge.cli import abi as abi_cmd
 from elforge.cli import kabi as kabi_cmd
+from elforge.cli import patch as patch_cmd
+from elforge.cli import rpm as rpm_cmd
+from elforge.cli import scan as scan_cmd
 from elforge.cli import security as security_cmd
+from elforge.cli import sources as sources_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -51,8 +55,13 @@ def root(
 app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
 app.add_typer(abi_cmd.app, name="abi")
+app.add_typer(rpm_cmd.app, name="rpm")
 app.add_typer(kabi_cmd.app, name="kabi")
 app.add_typer(security_cmd.app)
+app.add_typer(patch_cmd.app, name="patch")
+app.command("scan")(scan_cmd.scan)
+app.command("import")(sources_cmd.import_)
+app.command("sbom")(sources_cmd.sbom)
 
 
 def main(argv: list[str] | None = None) -> int:
