@@ -211,3 +211,13 @@ def test_executable_exports_are_info_only(testdata: Path) -> None:
     assert any(f.code == "abi.needed-added" for f in tool.findings)
     lib = next(b for b in r.binaries if b.type == "DYN")
     assert len(lib.added_symbols) == 8 and lib.verdict is Verdict.compatible
+
+
+def test_dso_only_and_private_dso_options(testdata: Path) -> None:
+    d = testdata / "abi" / "pkgdiff" / "dbus-glib"
+    old, new = d / "dbus-glib-0.80-3.fc12.x86_64.rpm", d / "dbus-glib-0.104-3.fc23.x86_64.rpm"
+    res = run_cli("abi", "diff", str(old), str(new), "--dso-only", "--private-dso", "--no-cache",
+                  "--format", "json")  # fmt: skip
+    doc = json.loads(res.stdout)
+    assert [b["type"] for b in doc["binaries"]] == ["DYN"]
+    assert res.exit_code == doc["exit_code"]
