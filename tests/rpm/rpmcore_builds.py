@@ -20,7 +20,6 @@ Version:        1.0
 Release:        3.el9_4.alma.1
 Summary:        A tiny package built by the elforge tests
 License:        MIT
-BuildArch:      x86_64
 Source0:        hello.c
 Requires:       coreutils >= 8
 Recommends:     less
@@ -170,10 +169,24 @@ def cpio_archive(entries: list[CpioEntry], *, crc: bool = False) -> bytes:
     return bytes(out)
 
 
-def splice_payload(base: Path, payload: bytes, out: Path) -> Path:
-    """``base``'s lead and headers followed by ``payload`` (offset from createrepo_c)."""
+def splice_payload(base: Path, payload: bytes, out: Path, *, fix_digest: bool = True) -> Path:
+    """``base``'s lead and headers followed by ``payload`` (offset from createrepo_c).
+
+    The header's PAYLOADDIGEST (sha256 of the compressed payload, read with rpm -qp) is
+    rewritten in place to match, as an attacker could, unless ``fix_digest`` is False.
+    """
+    import hashlib
+
     import createrepo_c as cr
 
     end = cr.package_from_rpm(str(base)).rpm_header_end
-    out.write_bytes(base.read_bytes()[:end] + payload)
+    head = base.read_bytes()[:end]
+    if fix_digest:
+        old = subprocess.run(
+            ["rpm", "-qp", "--nosignature", "--qf", "%{PAYLOADDIGEST}", str(base)],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        assert len(old) == 64 and head.count(old.encode()) == 1
+        head = head.replace(old.encode(), hashlib.sha256(payload).hexdigest().encode())
+    out.write_bytes(head + payload)
     return out

@@ -178,8 +178,20 @@ def _read_header(f: BinaryIO, what: str, subject: str) -> tuple[Header, int]:
     store = _read_exact(f, hsize, what, subject)
     index: dict[int, tuple[int, int, int]] = {}
     for tag, typ, offset, count in struct.iter_unpack(">IIII", raw_index):
-        if offset > hsize:
+        # librpm's own checks (hdrchkType/hdrchkAlign/hdrchkData), so a damaged header is
+        # named here, in one line, before any library reads it
+        if typ > T_I18NSTRING:
+            raise FormatError(f"{what} tag {tag} has unknown type {typ}", subject=subject)
+        if offset > hsize or count > hsize:
             raise FormatError(f"{what} tag {tag} points past its data", subject=subject)
+        if typ in _INT_FORMATS:
+            size = _INT_FORMATS[typ][1]
+            if offset % size or offset + size * count > hsize:
+                raise FormatError(
+                    f"{what} tag {tag} is misaligned or runs past its data", subject=subject
+                )
+        elif typ == T_BIN and offset + count > hsize:
+            raise FormatError(f"{what} tag {tag} runs past its data", subject=subject)
         index.setdefault(tag, (typ, offset, count))
     return Header(index, store, subject), INTRO_SIZE + nindex * ENTRY_SIZE + hsize
 
