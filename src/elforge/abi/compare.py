@@ -130,7 +130,15 @@ class CompareOptions:
 def _options_key(o: DiffOptions) -> str:
     sup = [str(p) + ":" + file_sha256(p) for p in o.suppression_files]
     raw = json.dumps(
-        [PAIR_REVISION, o.default_suppressions, o.types, o.public_dsos_only, o.dso_only, sup]
+        [
+            PAIR_REVISION,
+            o.default_suppressions,
+            o.types,
+            o.public_dsos_only,
+            o.dso_only,
+            o.abignore,
+            sup,
+        ]
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
@@ -177,6 +185,7 @@ def _compare_pair(task: PairTask, options: CompareOptions, pair_key: str | None)
             cache=SnapshotCache(options.cache_dir / "snapshots"),
             public_dsos_only=diff_opts.public_dsos_only,
             dso_only=diff_opts.dso_only,
+            abignore=diff_opts.abignore,
         )
     entry: dict[str, Any] = {
         "name": task.name,

@@ -91,6 +91,10 @@ def diff(
         bool,
         typer.Option("--private-dso", help="Accepted for abipkgdiff compatibility: the default."),
     ] = False,
+    no_abignore: Annotated[
+        bool,
+        typer.Option("--no-abignore", help="Ignore *.abignore files shipped in the packages."),
+    ] = False,
     types: TypesOption = "auto",
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -110,6 +114,7 @@ def diff(
         cache=_cache(cache_dir, no_cache),
         public_dsos_only=public_dso_only and not private_dso,
         dso_only=dso_only,
+        abignore=not no_abignore,
     )
     result = compare_packages(
         PackageSet(old, list(debuginfo1 or []), list(devel1 or [])),
