@@ -223,3 +223,14 @@ def test_eddsa_signature_key_id(signed_rpm: tuple[Path, str]) -> None:
     assert q is not None
     assert_matches_rpm(read_header(path), q)
     assert read_header(path).signature_key_id == key_id
+
+
+def test_header_digest_checked(testdata: Path, tmp_path: Path) -> None:
+    path = testdata / "rpms/signed/bash-5.1.8-9.el9.x86_64.rpm"
+    data = bytearray(path.read_bytes())
+    pos = data.index(b"The GNU Bourne Again shell")
+    data[pos + 4 : pos + 7] = b"BAD"  # same length: the structure stays valid
+    bad = tmp_path / "altered.rpm"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"altered\.rpm: main header sha256 digest mismatch"):
+        read_header(bad)
