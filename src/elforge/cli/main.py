@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from elforge import __version__
+from elforge.cli import abi as abi_cmd
 from elforge.cli import kabi as kabi_cmd
 from elforge.cli import patch as patch_cmd
 from elforge.cli import rpm as rpm_cmd
@@ -53,6 +54,7 @@ def root(
 
 app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
+app.add_typer(abi_cmd.app, name="abi")
 app.add_typer(rpm_cmd.app, name="rpm")
 app.add_typer(kabi_cmd.app, name="kabi")
 app.add_typer(security_cmd.app)
