@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from rich.console import Console
 
 from elforge.build.builders import BuildOptions
+from elforge.cli.main import main as cli_main
 from elforge.engine.example import REFERENCE_MACROS, create_example_workspace
 from elforge.engine.pipeline import run_pipeline, stage_status, summary_document
 from elforge.engine.reference import build_reference
@@ -27,6 +29,45 @@ from elforge.report.render import render_text
 from elforge.workspace.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _testdata() -> Path | None:
+    for cand in (
+        os.environ.get("ELFORGE_TESTDATA"),
+        ROOT.parent / "shared" / "testdata",
+        ROOT.parent.parent / "shared" / "testdata",
+    ):
+        if cand and (Path(cand) / "abi").is_dir():
+            return Path(cand)
+    return None
+
+
+def _nss_abi_diff(dest: Path) -> str | None:
+    """``elforge abi diff`` of two real nss builds from the test data, when it is there."""
+    td = _testdata()
+    if td is None:
+        return None
+    nss = td / "abi" / "pkgdiff" / "nss"
+    old, new = nss / "nss-3.23.0-1.0.fc23.x86_64.rpm", nss / "nss-3.24.0-1.0.fc23.x86_64.rpm"
+    if not (old.is_file() and new.is_file()):
+        return None
+    report = dest / "reports" / "abi-nss-3.23-to-3.24.json"
+    argv = [
+        "-q",
+        "abi",
+        "diff",
+        str(old),
+        str(new),
+        "--cache-dir",
+        str(dest / ".elforge" / "cache" / "abi"),
+        "--format",
+        "json",
+        "-o",
+        str(report),
+    ]
+    rc = cli_main(argv)
+    verdict = json.loads(report.read_text())["verdict"] if report.is_file() else "error"
+    return f"elforge abi diff {old.name} {new.name}: {verdict} (exit bits {rc})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,9 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     (dest / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     sys.stdout.write(render_text(summary_document(summary), color=out.is_terminal))
 
+    nss = _nss_abi_diff(dest)
+    if nss is not None:
+        out.print(f"[bold]   real-world ABI check[/bold] {nss}", markup=True)
     report = Path(summary["report"])
     files = [report, report.with_suffix(".html"), dest / "summary.json"]
-    files += sorted((dest / "reports").glob("*")) if (dest / "reports").is_dir() else []
+    files += sorted((dest / "reports").rglob("*.json")) if (dest / "reports").is_dir() else []
     seen: list[Path] = []
     for f in files:
         if f.is_file() and f not in seen:

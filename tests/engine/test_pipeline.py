@@ -36,7 +36,7 @@ def _rows(ws: Workspace, table: str) -> int:
 
 
 def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) -> None:
-    _, summary = baseline
+    ws, summary = baseline
     assert summary["schema"] == "elforge.run/1"
     assert summary["packages_total"] == 5
     counts = summary["counts"]
@@ -67,6 +67,13 @@ def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) 
         "built": 4,
         "skipped": 0,
     }
+    # ABI against the reference binaries: the vendor patch removed tally_reset on purpose
+    assert summary["abi"] == {"identical": 2, "compatible": 1, "incompatible": 1}
+    assert rows["libtally"]["abi_verdict"] == "incompatible"
+    assert "tally_reset@@TALLY_1.0" in rows["libtally"]["error"]
+    assert rows["libgreet"]["abi_verdict"] == "identical"
+    abi_reports = sorted(p.name for p in (ws.root / "reports" / "abi").glob("*.json"))
+    assert "libtally.x86_64.json" in abi_reports and "greet.x86_64.json" in abi_reports
     report = Path(summary["report"])
     assert json.loads(report.read_text())["schema"] == "elforge.run/1"
     assert report.with_suffix(".html").is_file()
@@ -235,7 +242,7 @@ def test_git_upstream_goes_through_the_importer(reference_rpms: Path, tmp_path: 
     first = run_pipeline(ws, RunOptions(packages=["acme-docs"]))
     row = first["packages"][0]
     assert (row["import"], row["patch"], row["build"]) == ("imported", "identical", "built")
-    assert row["nvr"] == "acme-docs-1.0-2.el9"
+    assert row["nvr"] == "acme-docs-1.0-2.el9" and row["abi_verdict"] == "identical"
     assert (ws.root / "git" / "acme-docs.git").is_dir()
     second = run_pipeline(ws, RunOptions(packages=["acme-docs"]))
     assert second["packages"][0]["reused"][:2] == ["build", "import"]

@@ -30,7 +30,6 @@ from elforge.engine.executors import Executor, make_executor
 from elforge.engine.lock import WorkspaceLock
 from elforge.engine.stages import (
     DEFAULT_STAGES,
-    abi_engine,
     build_options,
     patching_engine,
     run_package,
@@ -94,7 +93,7 @@ def stage_status() -> dict[str, str]:
         "import": "local folders; git and SRPM upstreams via elforge.sources",
         "patch": "elforge.patching" if patching_engine() else "no engine (configs not applied)",
         "build": "elforge.build (rpmbuild/mock)",
-        "verify": "elforge.abi" if abi_engine() else "no ABI verifier installed",
+        "verify": "elforge.abi (package and ELF-symbol layers; types with debuginfo)",
         "publish": "elforge.repo" if repo else "createrepo_c (minimal adapter)",
     }
 
@@ -252,6 +251,14 @@ def _package_row(name: str, outcomes: dict[str, dict[str, Any]]) -> dict[str, An
         if o.get("error") and o["status"] in ("failed", "drifted", "skipped")
     ]
     verify = outcomes.get("verify", {})
+    problems = [
+        p
+        for pair in (verify.get("output") or {}).get("pairs", [])
+        for p in pair.get("problems", [])
+    ]
+    missing = (verify.get("output") or {}).get("missing_binaries", [])
+    if not errors and (problems or missing):
+        errors = [f"verify: {problems[0]}" if problems else f"verify: missing {missing[0]}"]
     return {
         "name": name,
         "nvr": nvr,
@@ -315,22 +322,23 @@ def summarize(
 def summary_document(summary: dict[str, Any]) -> ReportDocument:
     findings = []
     for row in summary["packages"]:
-        if row["error"]:
-            severity = Severity.BAD if "failed" in row.values() else Severity.VERIFY
-            findings.append(
-                Finding(
-                    severity, "run.package-stopped", row["name"], row["error"], layer="pipeline"
-                )
-            )
         if row["abi_verdict"] == "incompatible":
             findings.append(
                 Finding(
                     Severity.BAD,
                     "run.abi-incompatible",
                     row["nvr"] or row["name"],
-                    "rebuilt package is not ABI-compatible with the reference",
-                    remedy="see the package's ABI report",
+                    "not ABI-compatible with the reference: "
+                    + (row["error"] or "").removeprefix("verify: "),
+                    remedy="see the package's report in reports/abi/",
                     layer="abi",
+                )
+            )
+        elif row["error"]:
+            severity = Severity.BAD if "failed" in row.values() else Severity.VERIFY
+            findings.append(
+                Finding(
+                    severity, "run.package-stopped", row["name"], row["error"], layer="pipeline"
                 )
             )
     counts = summary["counts"]
@@ -348,7 +356,7 @@ def summary_document(summary: dict[str, Any]) -> ReportDocument:
                 row["build"] or "-",
                 row["abi_verdict"] or row["verify"] or "-",
                 ",".join(row["reused"]),
-                (row["error"] or "")[:90],
+                (row["error"] or "")[:70],
             ]
         )
     headline = [

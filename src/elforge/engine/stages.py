@@ -419,18 +419,32 @@ def stage_build(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
 # --------------------------------------------------------------------------- verify
 
 
-def abi_engine() -> Any | None:
-    """``elforge.abi`` comparison entry point when the ABI verifier is installed."""
-    try:
-        module = importlib.import_module("elforge.abi")
-    except ImportError:
-        return None
-    return getattr(module, "compare", None)
+_VERDICT_ORDER = {"identical": 0, "compatible": 1, "incompatible": 2, "error": 3}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 def stage_verify(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
-    """Compare the rebuilt binary RPMs with the reference vendor's (ABI verdict)."""
+    """Compare the rebuilt binary RPMs with the reference vendor's, pair by pair.
+
+    Pairs are made by binary package name and architecture within the source package
+    (``elforge.abi.compare_packages``: package, ELF-symbol and, with debuginfo, type layers).
+    A reference binary package the rebuild lacks makes the package incompatible; each pair's
+    ``elforge.abi-diff/1`` report goes to ``reports/abi/``. The package's verdict is the worst
+    pair's.
+    """
+    from elforge.abi import DiffOptions, PackageSet, compare_packages
+    from elforge.abi.snapshot import SnapshotCache
+    from elforge.report.render import render_json
+    from elforge.rpm.nevra import NEVRA
+
     started = time.monotonic()
+    ws = Path(spec["workspace"])
     reference = spec.get("reference", [])
     candidate = ctx["build"]["output"].get("rpms", [])
     key = inputs_hash(
@@ -445,24 +459,65 @@ def stage_verify(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
         return reused
     if not reference:
         return _outcome("verify", "no-reference", key, {"verdict": None}, started=started)
-    compare = abi_engine()
-    if compare is None:
-        return _outcome(
-            "verify",
-            "unavailable",
-            key,
-            {"verdict": None},
-            error="elforge.abi is not installed",
-            started=started,
+    _needs_work(spec)
+
+    def by_key(files: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+        out = {}
+        for f in files:
+            nevra = NEVRA.parse(f["nevra"])
+            out[(nevra.name, nevra.arch)] = f
+        return out
+
+    refs, cands = by_key(reference), by_key(candidate)
+    options = DiffOptions(cache=SnapshotCache(ws / ".elforge" / "cache" / "abi"))
+    pairs: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for pkey in sorted(refs.keys() & cands.keys()):
+        ref, cand = refs[pkey], cands[pkey]
+        try:
+            result = compare_packages(
+                PackageSet(Path(ref["path"])), PackageSet(Path(cand["path"])), options
+            )
+        except ElforgeError as exc:
+            errors.append(str(exc))
+            pairs.append({"name": pkey[0], "arch": pkey[1], "verdict": "error", "error": str(exc)})
+            continue
+        report = ws / "reports" / "abi" / f"{pkey[0]}.{pkey[1]}.json"
+        _write_atomic(report, render_json(result.to_document()))
+        counts = result.counts()
+        bad = [
+            f"{f.subject}: {f.message}" for f in result.all_findings() if f.severity.name == "BAD"
+        ]
+        pairs.append(
+            {
+                "name": pkey[0],
+                "arch": pkey[1],
+                "reference": ref["nevra"],
+                "candidate": cand["nevra"],
+                "verdict": result.verdict.value,
+                "exit_code": result.exit_code,
+                "bad": counts.get("BAD", 0),
+                "verify": counts.get("VERIFY", 0),
+                "report": str(report),
+                "problems": bad[:5],
+            }
         )
-    return _outcome(
-        "verify",
-        "unavailable",
-        key,
-        {"verdict": None},
-        error="elforge.abi has no compatible entry point",
-        started=started,
-    )
+    missing = [f"{n}.{a}" for n, a in sorted(refs.keys() - cands.keys())]
+    extra = [f"{n}.{a}" for n, a in sorted(cands.keys() - refs.keys())]
+    worst = max((p["verdict"] for p in pairs), key=_VERDICT_ORDER.__getitem__, default="identical")
+    if missing and _VERDICT_ORDER[worst] < _VERDICT_ORDER["incompatible"]:
+        worst = "incompatible"
+    output = {
+        "verdict": worst,
+        "reference": ", ".join(sorted(r["filename"] for r in reference)),
+        "candidate": ", ".join(sorted(c["filename"] for c in candidate)),
+        "pairs": pairs,
+        "missing_binaries": missing,
+        "extra_binaries": extra,
+    }
+    if worst == "error":
+        return _outcome("verify", "failed", key, output, error="; ".join(errors), started=started)
+    return _outcome("verify", worst, key, output, started=started)
 
 
 # --------------------------------------------------------------------------- the chain
