@@ -35,7 +35,7 @@ from elforge.engine.stages import (
     run_package,
     try_reuse,
 )
-from elforge.errors import ConfigError, ToolError
+from elforge.errors import ConfigError, ElforgeError, ToolError
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.report.render import render_html, render_json
 from elforge.rpm.header import read_header
@@ -211,13 +211,14 @@ def publish(
             )
             if proc.returncode != 0:
                 raise ToolError(proc.stderr.strip() or "failed", subject="createrepo_c")
-    except ToolError as exc:
+    except Exception as exc:  # recorded as a failed publish; the run's results stand
         shutil.rmtree(staging, ignore_errors=True)
+        detail = str(exc) if isinstance(exc, ElforgeError) else f"{type(exc).__name__}: {exc}"
         return {
             **base,
             "status": "failed",
             "output": {},
-            "error": str(exc),
+            "error": detail,
             "duration": round(time.monotonic() - started, 3),
         }
     old = repo.with_name(f".{repo.name}.old-{os.getpid()}")
