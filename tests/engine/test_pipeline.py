@@ -247,3 +247,39 @@ def test_git_upstream_goes_through_the_importer(reference_rpms: Path, tmp_path: 
     second = run_pipeline(ws, RunOptions(packages=["acme-docs"]))
     assert second["packages"][0]["reused"][:2] == ["build", "import"]
     assert _rows(ws, "upstream_imports") == 1
+
+
+def test_a_failing_build_is_recorded_and_the_others_go_on(
+    reference_rpms: Path, tmp_path: Path
+) -> None:
+    ws = example_workspace(tmp_path / "ws", reference_rpms)
+    broken = ws.root / "upstream" / "broken"
+    broken.mkdir()
+    (broken / "broken.spec").write_text(
+        "Name: broken\nVersion: 1\nRelease: 1\nSummary: s\nLicense: MIT\nBuildArch: noarch\n"
+        "%description\nd\n%build\necho the-compiler-says-no\nexit 1\n%files\n%changelog\n"
+    )
+    with (ws.root / "elforge.toml").open("a") as fh:
+        fh.write('\n[[packages]]\nname = "broken"\nurl = "upstream/broken"\n')
+    ws = Workspace.open(ws.root)
+    only = ["broken", "acme-docs"]
+    result = run_cli(
+        "run", "-w", str(ws.root), "-p", "broken", "-p", "acme-docs", "--format", "json"
+    )
+    assert result.exit_code == 3
+    summary = json.loads(result.stdout)
+    rows = {r["name"]: r for r in summary["packages"]}
+    assert rows["broken"]["build"] == "failed" and rows["acme-docs"]["build"] == "built"
+    assert summary["counts"]["failed"] == 1 and summary["counts"]["built"] == 1
+    log = next((ws.root / "logs" / "build").glob("broken-*.log"))
+    assert "the-compiler-says-no" in log.read_text()
+    builds = _rows(ws, "builds")
+    again = run_pipeline(ws, RunOptions(packages=only))
+    assert "build" in next(r for r in again["packages"] if r["name"] == "broken")["reused"]
+    assert _rows(ws, "builds") == builds
+    # fixed upstream with the same inputs is not possible; --retry-failed runs it again
+    retried = run_pipeline(ws, RunOptions(packages=only, retry_failed=True))
+    assert next(r for r in retried["packages"] if r["name"] == "broken")["reused"] == [
+        "import",
+        "patch",
+    ]

@@ -77,7 +77,8 @@ def _package(session: Session, name: str) -> Package:
 def _upsert_stage(
     session: Session, pkg: Package | None, subject: str, run_id: int, outcome: dict[str, Any]
 ) -> bool:
-    """Insert the outcome, or refresh the row with the same inputs; True when inserted."""
+    """Insert the outcome, or refresh the row with the same inputs; True when inserted, or
+    when it replaces a failure (a retried stage records its new build, import…)."""
     row = session.scalar(
         select(StageRun).where(
             StageRun.subject == subject,
@@ -85,7 +86,7 @@ def _upsert_stage(
             StageRun.input_hash == outcome["input_hash"],
         )
     )
-    fresh = row is None
+    fresh = row is None or (row.status == "failed" and outcome["status"] != "failed")
     if row is None:
         row = StageRun(
             subject=subject,
