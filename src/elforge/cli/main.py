@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from elforge import __version__
+from elforge.cli import kabi as kabi_cmd
+from elforge.cli import security as security_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -47,6 +49,8 @@ def root(
 
 app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
+app.add_typer(kabi_cmd.app, name="kabi")
+app.add_typer(security_cmd.app)
 
 
 def main(argv: list[str] | None = None) -> int:

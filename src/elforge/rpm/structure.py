@@ -1,0 +1,234 @@
+"""The on-disk layout of an RPM file: lead, signature header, main header, payload offset.
+
+An RPM file is a 96-byte lead (magic ``ed ab ee db``), then the signature header, padded
+to a multiple of 8 bytes, then the main header, then the compressed payload.  Both headers
+share one structure: an 16-byte intro (magic ``8e ad e8 01``, 4 reserved bytes, the number
+of index entries and the size of the data store, big-endian), the index entries (tag, type,
+offset, count; 16 bytes each) and the data store the offsets point into.
+
+createrepo_c reads most of a header for us; this module exists for what it does not expose
+(signature packets, payload compressor, file modes and sizes, unfiltered dependencies) and
+to turn a damaged file into one clear :class:`FormatError`.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from elforge.errors import FormatError
+
+LEAD_MAGIC = b"\xed\xab\xee\xdb"
+HEADER_MAGIC = b"\x8e\xad\xe8\x01"
+LEAD_SIZE = 96
+INTRO_SIZE = 16
+ENTRY_SIZE = 16
+# librpm's own sanity limits (hdrchkTags / hdrchkData): more is a damaged or hostile file.
+MAX_TAGS = 0xFFFF
+MAX_DATA = 0x0FFFFFFF
+
+# Tag data types (rpmTagType).
+T_NULL, T_CHAR, T_INT8, T_INT16, T_INT32, T_INT64 = 0, 1, 2, 3, 4, 5
+T_STRING, T_BIN, T_STRING_ARRAY, T_I18NSTRING = 6, 7, 8, 9
+
+_INT_FORMATS = {T_CHAR: ("B", 1), T_INT8: ("B", 1), T_INT16: ("H", 2), T_INT32: ("I", 4)}
+_INT_FORMATS[T_INT64] = ("Q", 8)
+
+TagValue = str | bytes | tuple[int, ...] | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Lead:
+    major: int
+    minor: int
+    is_source: bool
+    name: str
+
+
+@dataclass
+class Header:
+    """A parsed header: its tags, decoded lazily from the index and data store."""
+
+    index: dict[int, tuple[int, int, int]]  # tag -> (type, offset, count)
+    store: bytes
+    subject: str
+
+    def __contains__(self, tag: int) -> bool:
+        return tag in self.index
+
+    def get(self, tag: int) -> TagValue | None:
+        entry = self.index.get(tag)
+        if entry is None:
+            return None
+        typ, offset, count = entry
+        store = self.store
+        if typ in _INT_FORMATS:
+            code, size = _INT_FORMATS[typ]
+            end = offset + size * count
+            if end > len(store):
+                raise FormatError(
+                    f"header tag {tag} runs past the data store", subject=self.subject
+                )
+            return struct.unpack_from(f">{count}{code}", store, offset)
+        if typ == T_BIN:
+            if offset + count > len(store):
+                raise FormatError(
+                    f"header tag {tag} runs past the data store", subject=self.subject
+                )
+            return store[offset : offset + count]
+        if typ in (T_STRING, T_STRING_ARRAY, T_I18NSTRING):
+            strings: list[str] = []
+            pos = offset
+            for _ in range(count if typ != T_STRING else 1):
+                end = store.find(b"\0", pos)
+                if end < 0:
+                    raise FormatError(
+                        f"header tag {tag}: unterminated string", subject=self.subject
+                    )
+                strings.append(store[pos:end].decode("utf-8", errors="replace"))
+                pos = end + 1
+            return strings[0] if typ == T_STRING else tuple(strings)
+        return None
+
+    def string(self, tag: int) -> str | None:
+        """A single string (the C-locale text for I18N strings)."""
+        value = self.get(tag)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return value
+        if isinstance(value, tuple) and value and isinstance(value[0], str):
+            return value[0]
+        raise FormatError(f"header tag {tag} is not a string", subject=self.subject)
+
+    def strings(self, tag: int) -> tuple[str, ...]:
+        value = self.get(tag)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            return value  # type: ignore[return-value]
+        raise FormatError(f"header tag {tag} is not a string array", subject=self.subject)
+
+    def ints(self, tag: int) -> tuple[int, ...]:
+        value = self.get(tag)
+        if value is None:
+            return ()
+        if isinstance(value, tuple) and all(isinstance(v, int) for v in value):
+            return value  # type: ignore[return-value]
+        raise FormatError(f"header tag {tag} is not an integer array", subject=self.subject)
+
+    def first_int(self, tag: int) -> int | None:
+        values = self.ints(tag)
+        return values[0] if values else None
+
+    def binary(self, tag: int) -> bytes | None:
+        value = self.get(tag)
+        if value is None or isinstance(value, bytes):
+            return value
+        raise FormatError(f"header tag {tag} is not binary data", subject=self.subject)
+
+
+@dataclass
+class RpmStructure:
+    """The parsed headers of one RPM file and where its payload starts."""
+
+    lead: Lead
+    signature: Header
+    header: Header
+    header_start: int
+    payload_offset: int
+
+
+def _read_exact(f: BinaryIO, size: int, what: str, subject: str) -> bytes:
+    data = f.read(size)
+    if len(data) != size:
+        raise FormatError(f"truncated {what} (file ends early)", subject=subject)
+    return data
+
+
+def _read_header(f: BinaryIO, what: str, subject: str) -> tuple[Header, int]:
+    intro = _read_exact(f, INTRO_SIZE, what, subject)
+    if intro[:4] != HEADER_MAGIC:
+        raise FormatError(f"bad {what} magic {intro[:4].hex()} (damaged file)", subject=subject)
+    nindex, hsize = struct.unpack(">II", intro[8:16])
+    if nindex > MAX_TAGS or hsize > MAX_DATA:
+        raise FormatError(
+            f"{what} claims {nindex} tags and {hsize} bytes of data (damaged file)",
+            subject=subject,
+        )
+    raw_index = _read_exact(f, nindex * ENTRY_SIZE, what, subject)
+    store = _read_exact(f, hsize, what, subject)
+    index: dict[int, tuple[int, int, int]] = {}
+    for tag, typ, offset, count in struct.iter_unpack(">IIII", raw_index):
+        if offset > hsize:
+            raise FormatError(f"{what} tag {tag} points past its data", subject=subject)
+        index.setdefault(tag, (typ, offset, count))
+    return Header(index, store, subject), INTRO_SIZE + nindex * ENTRY_SIZE + hsize
+
+
+def read_structure(path: Path, f: BinaryIO | None = None) -> RpmStructure:
+    """Parse lead, signature and main header; leave ``f`` (if given) at the payload."""
+    subject = str(path)
+    if f is None:
+        try:
+            with open(path, "rb") as fh:
+                return read_structure(path, fh)
+        except OSError as exc:
+            raise FormatError(f"cannot read: {exc.strerror or exc}", subject=subject) from exc
+    lead_raw = f.read(LEAD_SIZE)
+    if lead_raw[:4] != LEAD_MAGIC:
+        raise FormatError("not an RPM file (bad lead magic)", subject=subject)
+    if len(lead_raw) != LEAD_SIZE:
+        raise FormatError("truncated lead (file ends early)", subject=subject)
+    major, minor, rpm_type = lead_raw[4], lead_raw[5], struct.unpack(">H", lead_raw[6:8])[0]
+    name = lead_raw[10:76].split(b"\0", 1)[0].decode("utf-8", errors="replace")
+    lead = Lead(major, minor, rpm_type == 1, name)
+    signature, sig_size = _read_header(f, "signature header", subject)
+    pad = (8 - sig_size % 8) % 8
+    _read_exact(f, pad, "signature header padding", subject)
+    header_start = LEAD_SIZE + sig_size + pad
+    header, hdr_size = _read_header(f, "main header", subject)
+    return RpmStructure(lead, signature, header, header_start, header_start + hdr_size)
+
+
+TAG_OLDFILENAMES = 1027
+TAG_DIRINDEXES = 1116
+TAG_BASENAMES = 1117
+TAG_DIRNAMES = 1118
+
+
+def file_paths(header: Header) -> list[str]:
+    """The package's file paths in header order (compressed or old-style file names)."""
+    basenames = header.strings(TAG_BASENAMES)
+    if not basenames:
+        return list(header.strings(TAG_OLDFILENAMES))
+    dirnames = header.strings(TAG_DIRNAMES)
+    dirindexes = header.ints(TAG_DIRINDEXES)
+    if len(dirindexes) != len(basenames) or any(i >= len(dirnames) for i in dirindexes):
+        raise FormatError("file name tables do not match", subject=header.subject)
+    return [dirnames[i] + b for i, b in zip(dirindexes, basenames, strict=True)]
+
+
+_MAGICS = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
+def sniff_compressor(first: bytes) -> str | None:
+    """The compressor whose magic starts ``first``; "" for a bare cpio archive; None if unknown.
+
+    Legacy lzma ("lzma_alone") streams have no magic: callers fall back to the header tag.
+    """
+    for magic, name in _MAGICS:
+        if first.startswith(magic):
+            return name
+    if first.startswith(b"0707"):
+        return ""
+    return None
