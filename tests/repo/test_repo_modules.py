@@ -36,8 +36,15 @@ def test_cs9_modules(testdata: Path) -> None:
     assert index is not None
     assert len(index.streams) == 31
     assert index.modules() == {
-        "mariadb", "maven", "nginx", "nodejs", "php", "postgresql", "redis", "ruby",
-    }  # fmt: skip
+        "mariadb",
+        "maven",
+        "nginx",
+        "nodejs",
+        "php",
+        "postgresql",
+        "redis",
+        "ruby",
+    }
     # streams stay strings: "10.11" is not the float 10.11, "3.1" is not 3.10
     assert {"mariadb:10.11", "nodejs:18", "nodejs:20", "ruby:3.1", "ruby:3.3"} <= (
         index.stream_names()

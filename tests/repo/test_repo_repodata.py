@@ -94,8 +94,11 @@ def test_updateinfo_sample_added_to_a_built_repo(
 
     sample = testdata / "repodata/updateinfo-samples/updateinfo_03.xml"
     shutil.copy(sample, tmp_path / "updateinfo.xml")
-    subprocess.run(["modifyrepo_c", str(tmp_path / "updateinfo.xml"), str(small_repo / "repodata")],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["modifyrepo_c", str(tmp_path / "updateinfo.xml"), str(small_repo / "repodata")],
+        check=True,
+        capture_output=True,
+    )
     path = Repository(small_repo).updateinfo_path()
     assert path is not None
     with gzip.open(path) as fh:

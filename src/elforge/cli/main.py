@@ -10,6 +10,7 @@ import typer
 
 from elforge import __version__
 from elforge.cli import kabi as kabi_cmd
+from elforge.cli import repo as repo_cmd
 from elforge.cli import security as security_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
@@ -51,6 +52,8 @@ app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
 app.add_typer(kabi_cmd.app, name="kabi")
 app.add_typer(security_cmd.app)
+app.add_typer(repo_cmd.app, name="repo")
+app.command("publish")(repo_cmd.publish)
 
 
 def main(argv: list[str] | None = None) -> int:

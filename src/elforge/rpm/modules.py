@@ -146,8 +146,9 @@ def _stream(data: dict[str, Any], where: str, subject: str | Path) -> ModuleStre
         try:
             NEVRA.parse(art)
         except FormatError:
-            raise FormatError(f"{where}: artifact {art!r} is not a NEVRA",
-                              subject=subject) from None  # fmt: skip
+            raise FormatError(
+                f"{where}: artifact {art!r} is not a NEVRA", subject=subject
+            ) from None
     requires: list[dict[str, tuple[str, ...]]] = []
     for dep in data.get("dependencies") or []:
         if not isinstance(dep, dict):
@@ -155,8 +156,7 @@ def _stream(data: dict[str, Any], where: str, subject: str | Path) -> ModuleStre
         req = dep.get("requires") or {}
         if not isinstance(req, dict):
             raise FormatError(f"{where}: dependencies.requires is malformed", subject=subject)
-        requires.append({k: _str_list(v, where, f"requires.{k}", subject)
-                         for k, v in req.items()})  # fmt: skip
+        requires.append({k: _str_list(v, where, f"requires.{k}", subject) for k, v in req.items()})
     return ModuleStream(
         name=_text(data.get("name"), where, "data.name", subject),
         stream=_text(data.get("stream"), where, "data.stream", subject),
@@ -207,18 +207,21 @@ def parse_modules_yaml(text: str | bytes, *, subject: str | Path = "modules.yaml
             raise FormatError(f"{where}: no data mapping", subject=subject)
         if kind == "modulemd":
             if version != "2":
-                raise FormatError(f"{where}: unsupported modulemd version {version!r} "
-                                  "(repositories carry version 2)", subject=subject)  # fmt: skip
+                raise FormatError(
+                    f"{where}: unsupported modulemd version {version!r} "
+                    "(repositories carry version 2)",
+                    subject=subject,
+                )
             streams.append(_stream(data, where, subject))
         elif kind == "modulemd-defaults":
             if version != "1":
-                raise FormatError(f"{where}: unsupported defaults version {version!r}",
-                                  subject=subject)  # fmt: skip
+                raise FormatError(
+                    f"{where}: unsupported defaults version {version!r}", subject=subject
+                )
             d = _defaults(data, where, subject)
             defaults[d.module] = d
         else:
-            raise FormatError(f"document {number}: unknown document type {kind!r}",
-                              subject=subject)  # fmt: skip
+            raise FormatError(f"document {number}: unknown document type {kind!r}", subject=subject)
     return ModuleIndex(tuple(streams), defaults)
 
 

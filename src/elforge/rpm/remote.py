@@ -27,8 +27,15 @@ from elforge.errors import ChecksumError, FetchError, FormatError
 
 CHUNK = 1 << 20
 TIMEOUT = 30.0
-HASHES = {"sha": "sha1", "sha1": "sha1", "sha224": "sha224", "sha256": "sha256",
-          "sha384": "sha384", "sha512": "sha512", "md5": "md5"}  # fmt: skip
+HASHES = {
+    "sha": "sha1",
+    "sha1": "sha1",
+    "sha224": "sha224",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+    "md5": "md5",
+}
 
 
 def default_cache_dir() -> Path:
@@ -166,9 +173,13 @@ def open_decompressed(path: Path) -> Iterator[BinaryIO]:
 
 
 def verify_open(
-    path: Path, *, subject: str | Path, checksum_type: str | None, checksum: str | None,
+    path: Path,
+    *,
+    subject: str | Path,
+    checksum_type: str | None,
+    checksum: str | None,
     size: int | None,
-) -> None:  # fmt: skip
+) -> None:
     """Check the decompressed size and digest (repomd's open-size and open-checksum)."""
     if not (checksum and checksum_type) and size is None:
         return

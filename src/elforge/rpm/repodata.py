@@ -21,32 +21,21 @@ import createrepo_c as cr
 
 from elforge.errors import ChecksumError, FetchError, FormatError
 from elforge.rpm import remote
+from elforge.rpm.header import Dependency
 from elforge.rpm.modules import ModuleIndex, read_modules
 from elforge.rpm.nevra import NEVRA
 
-try:  # the rpmcore contract's Dependency; a compatible local copy until it lands on main
-    from elforge.rpm.header import Dependency  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - removed once elforge.rpm.header exists
-
-    @dataclass(frozen=True)
-    class Dependency:  # type: ignore[no-redef]
-        """One provides/requires/... entry (same shape as elforge.rpm.header.Dependency)."""
-
-        name: str
-        flags: str | None
-        evr: str | None
-        pre: bool = False
-
-        def __str__(self) -> str:
-            if self.flags is None or self.evr is None:
-                return self.name
-            op = {"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}[self.flags]
-            return f"{self.name} {op} {self.evr}"
-
-
 REPOMD = "repodata/repomd.xml"
-DEP_KINDS = ("provides", "requires", "conflicts", "obsoletes",
-             "recommends", "suggests", "supplements", "enhances")  # fmt: skip
+DEP_KINDS = (
+    "provides",
+    "requires",
+    "conflicts",
+    "obsoletes",
+    "recommends",
+    "suggests",
+    "supplements",
+    "enhances",
+)
 
 
 @dataclass(frozen=True)
@@ -155,8 +144,9 @@ def _to_repo_package(pkg: Any, deps: _DepCache, subject: str) -> RepoPackage:
     try:
         epoch = int(pkg.epoch or 0)
     except ValueError:
-        raise FormatError(f"package {pkg.name}: epoch {pkg.epoch!r} is not a number",
-                          subject=subject) from None  # fmt: skip
+        raise FormatError(
+            f"package {pkg.name}: epoch {pkg.epoch!r} is not a number", subject=subject
+        ) from None
     nevra = NEVRA(pkg.name, epoch, pkg.version or "", pkg.release or "", pkg.arch or "")
     files = tuple(f"{d}{n}" for _t, d, n in (pkg.files or ()))
     return RepoPackage(
@@ -186,8 +176,9 @@ def parse_repomd(path: Path, *, subject: str | Path | None = None) -> Repomd:
     try:
         cr.xml_parse_repomd(str(path), repomd, lambda *_a: True)
     except (cr.CreaterepoCError, OSError) as exc:
-        raise FormatError(f"not a valid repomd.xml: {str(exc).strip()}",
-                          subject=subject or path) from None  # fmt: skip
+        raise FormatError(
+            f"not a valid repomd.xml: {str(exc).strip()}", subject=subject or path
+        ) from None
     records = tuple(
         RepomdRecord(
             type=r.type,
@@ -224,8 +215,9 @@ def _parse_primary(path: Path, *, subject: str, do_files: bool) -> Iterator[Repo
     try:
         cr.xml_parse_primary(str(path), pkgcb=pkgcb, warningcb=_ignore, do_files=do_files)
     except (cr.CreaterepoCError, OSError) as exc:
-        raise FormatError(f"cannot parse primary metadata: {str(exc).strip()}",
-                          subject=subject) from None  # fmt: skip
+        raise FormatError(
+            f"cannot parse primary metadata: {str(exc).strip()}", subject=subject
+        ) from None
     yield from out
 
 
@@ -275,8 +267,9 @@ class Repository:
         if not self.is_remote:
             path = Path(target)
             if not path.is_file():
-                raise FormatError("no repodata/repomd.xml here (not a repository?)",
-                                  subject=self.location)  # fmt: skip
+                raise FormatError(
+                    "no repodata/repomd.xml here (not a repository?)", subject=self.location
+                )
             return parse_repomd(path)
         data = remote.fetch_bytes(str(target), timeout=self.timeout)
         # repomd.xml has no checksum of its own; keep it by the hash of its content
@@ -319,20 +312,34 @@ class Repository:
         else:
             path = Path(source)
             if not path.is_file():
-                raise FormatError(f"{rec.type} file named in repomd.xml is missing",
-                                  subject=path)  # fmt: skip
+                raise FormatError(f"{rec.type} file named in repomd.xml is missing", subject=path)
         if self.verify:
-            remote.verify_file(path, subject=source, checksum_type=rec.checksum_type,
-                               checksum=rec.checksum, size=rec.size)  # fmt: skip
-            remote.verify_open(path, subject=source, checksum_type=rec.open_checksum_type,
-                               checksum=rec.open_checksum, size=rec.open_size)  # fmt: skip
+            remote.verify_file(
+                path,
+                subject=source,
+                checksum_type=rec.checksum_type,
+                checksum=rec.checksum,
+                size=rec.size,
+            )
+            remote.verify_open(
+                path,
+                subject=source,
+                checksum_type=rec.open_checksum_type,
+                checksum=rec.open_checksum,
+                size=rec.open_size,
+            )
         self._verified[rec.type] = path
         return path
 
     def _verifies(self, path: Path, rec: RepomdRecord, source: str | Path) -> bool:
         try:
-            remote.verify_file(path, subject=source, checksum_type=rec.checksum_type,
-                               checksum=rec.checksum, size=rec.size)  # fmt: skip
+            remote.verify_file(
+                path,
+                subject=source,
+                checksum_type=rec.checksum_type,
+                checksum=rec.checksum,
+                size=rec.size,
+            )
         except ChecksumError:
             return False
         return True
@@ -362,8 +369,9 @@ class Repository:
         try:
             cr.xml_parse_primary(str(path), pkgcb=pkgcb, do_files=False)
         except cr.CreaterepoCError as exc:
-            raise FormatError(f"cannot parse primary metadata: {str(exc).strip()}",
-                              subject=subject) from None  # fmt: skip
+            raise FormatError(
+                f"cannot parse primary metadata: {str(exc).strip()}", subject=subject
+            ) from None
 
         def newpkgcb(pkgid: str, name: str, arch: str) -> Any:
             return raw.get(pkgid)
@@ -371,8 +379,9 @@ class Repository:
         try:
             cr.xml_parse_filelists(str(fpath), newpkgcb=newpkgcb, pkgcb=None, warningcb=None)
         except cr.CreaterepoCError as exc:
-            raise FormatError(f"cannot parse filelists metadata: {str(exc).strip()}",
-                              subject=fsubject) from None  # fmt: skip
+            raise FormatError(
+                f"cannot parse filelists metadata: {str(exc).strip()}", subject=fsubject
+            ) from None
         deps = _DepCache()
         for pkg in raw.values():
             yield _to_repo_package(pkg, deps, subject)
@@ -384,15 +393,18 @@ class Repository:
         out: dict[str, tuple[ChangelogEntry, ...]] = {}
 
         def pkgcb(pkg: Any) -> bool:
-            out[pkg.pkgId] = tuple(ChangelogEntry(a or "", int(d or 0), t or "")
-                                   for a, d, t in pkg.changelogs)  # fmt: skip
+            out[pkg.pkgId] = tuple(
+                ChangelogEntry(a or "", int(d or 0), t or "") for a, d, t in pkg.changelogs
+            )
             return True
 
         try:
             cr.xml_parse_other(str(path), newpkgcb=None, pkgcb=pkgcb, warningcb=None)
         except cr.CreaterepoCError as exc:
-            raise FormatError(f"cannot parse other metadata: {str(exc).strip()}",
-                              subject=self._url(rec.location_href)) from None  # fmt: skip
+            raise FormatError(
+                f"cannot parse other metadata: {str(exc).strip()}",
+                subject=self._url(rec.location_href),
+            ) from None
         return out
 
     # -- modules and updateinfo -----------------------------------------------------------
@@ -434,8 +446,13 @@ class Repository:
             if not path.is_file():
                 raise FetchError("package named in primary.xml is missing", subject=path)
         try:
-            remote.verify_file(path, subject=source, checksum_type=pkg.checksum_type,
-                               checksum=pkg.pkgid, size=pkg.size_package or None)  # fmt: skip
+            remote.verify_file(
+                path,
+                subject=source,
+                checksum_type=pkg.checksum_type,
+                checksum=pkg.pkgid,
+                size=pkg.size_package or None,
+            )
         except ChecksumError:
             if path.is_relative_to(self.cache_dir):
                 path.unlink(missing_ok=True)
