@@ -102,18 +102,20 @@ def _commandline_xml(rpms: Sequence[Path]) -> str:
 def _problem_lines(problem: Any) -> list[str]:
     lines = [str(problem)]
     seen: set[str] = set()
+    raw: list[str] = []
     for rule in problem.findallproblemrules():
         for info in rule.allinfos():
             if info.type == solv.Solver.SOLVER_RULE_JOB:
                 continue
             text = info.problemstr()
+            raw.append(text)
             src = info.solvable
             if src is not None and src.repo is not None and src.repo.name == CMDLINE:
                 text += f" from {CMDLINE}"
             if text not in seen:
                 seen.add(text)
                 lines.append(text)
-    if len(lines) > 1 and lines[0] == lines[1]:
+    if raw and lines[0] in raw:  # dnf heads a single-cause problem this way
         lines[0] = "conflicting requests"
     return lines
 
