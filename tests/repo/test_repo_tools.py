@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
 from repo_helpers import Spec, build_rpm, built_rpms_fixture, createrepo  # noqa: F401
 
+from conftest import run_cli
 from elforge.repo.diff import classify, diff_repos
 from elforge.repo.installcheck import install_check
 from elforge.repo.publish import publish_repo
