@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from lzma import open as open_xz
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,76 @@ def test_publish_split_incremental(testdata: Path, tmp_path: Path,
     assert base3.reused == 3 and base3.read == 1
     assert app3.reused == 1 and app3.read == 0
     assert Repository(tmp_path / "pub/BaseOS").updateinfo_path() is None
+
+
+def test_publish_by_reference_with_modules(
+    testdata: Path, tmp_path: Path, built_rpms: dict[str, Path]
+) -> None:
+    """Split like a reference's package lists; modules.yaml carried over, verified on read."""
+    ref_base, ref_app = tmp_path / "ref-base", tmp_path / "ref-app"
+    ref_base.mkdir()
+    ref_app.mkdir()
+    shutil.copy(built_rpms["base-libs"], ref_base)
+    shutil.copy(built_rpms["app"], ref_app)
+    createrepo(ref_base)
+    createrepo(ref_app)
+    modules = tmp_path / "modules.yaml"
+    with open_xz(
+        testdata / "repodata/rocky8-fixtures/happy/AppStream/x86_64/os/repodata/modules.yaml.xz"
+    ) as fh:
+        modules.write_bytes(fh.read())
+    result = publish_repo(
+        [built_rpms["base-libs"], built_rpms["app"]],
+        tmp_path / "pub",
+        reference={"BaseOS": ref_base, "AppStream": ref_app},
+        modules=modules,
+    )
+    assert result.unplaced == []
+    app = Repository(tmp_path / "pub/AppStream")
+    assert [p.name for p in app.packages()] == ["app"]
+    index = app.modules()
+    assert index is not None and index.stream_names() == {"squid:4"}
+
+
+def test_publish_signs_with_rpmsign(
+    tmp_path: Path, built_rpms: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from conftest import require_tool
+    from elforge.rpm.header import read_header
+
+    require_tool("gpg", "rpmsign")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
+         "elforge test <test@example.org>", "rsa2048", "sign", "never"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    result = publish_repo(
+        [built_rpms["tool"]], tmp_path / "pub", sign_key="elforge test <test@example.org>"
+    )
+    assert result.signed == 1
+    published = tmp_path / "pub/Packages" / built_rpms["tool"].name
+    assert read_header(published).signature_key_id
+    assert read_header(built_rpms["tool"]).signature_key_id is None  # source left alone
+    pkg = Repository(tmp_path / "pub").packages()[0]
+    assert Repository(tmp_path / "pub").fetch_package(pkg) == published  # checksum of signed
+
+
+def test_cli_publish_from_workspace(tmp_path: Path, built_rpms: dict[str, Path]) -> None:
+    ws = tmp_path / "ws"
+    assert run_cli("init", str(ws)).exit_code == 0
+    with (ws / "elforge.toml").open("a") as fh:
+        fh.write('\n[publish]\nlayout = { BaseOS = ["base-libs"], AppStream = ["app"] }\n')
+    (ws / "artifacts").mkdir()
+    for name in ("base-libs", "app"):
+        shutil.copy(built_rpms[name], ws / "artifacts")
+    r = run_cli("publish", "--workspace", str(ws), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "elforge.publish/1"
+    assert {x["name"]: x["packages"] for x in doc["repos"]} == {"BaseOS": 1, "AppStream": 1}
+    assert Repository(ws / "repos/BaseOS").packages()[0].name == "base-libs"

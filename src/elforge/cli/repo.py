@@ -97,8 +97,18 @@ def install_check(
 
 
 def publish(
-    source: Annotated[Path, typer.Argument(help="Folder of RPMs (searched recursively).")],
-    dest: Annotated[Path, typer.Argument(help="Folder for the published repositories.")],
+    source: Annotated[
+        Path | None,
+        typer.Argument(help="Folder of RPMs, searched recursively (default: workspace artifacts)."),
+    ] = None,
+    dest: Annotated[
+        Path | None,
+        typer.Argument(help="Folder for the repositories (default: [publish] dest)."),
+    ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Take defaults from this workspace's [publish]."),
+    ] = None,
     layout: Annotated[
         Path | None,
         typer.Option("--layout", help="TOML or JSON: repository name -> package names."),
@@ -121,9 +131,24 @@ def publish(
 ) -> None:
     """Publish createrepo_c repositories from a folder of RPMs (incremental)."""
     from elforge.repo.publish import load_layout, publish_repo
+    from elforge.workspace.workspace import Workspace
 
-    split = load_layout(layout) if layout else None
-    refs = {}
+    split: dict[str, list[str]] | None = None
+    refs: dict[str, str] = {}
+    if workspace is not None:
+        ws = Workspace.open(workspace)
+        cfg = ws.config.publish
+        source = source or ws.artifacts_dir
+        dest = dest or ws.root / cfg.dest
+        split = dict(cfg.layout) or None
+        refs = dict(cfg.reference)
+        sign_key = sign_key or cfg.sign_key
+        advisories = advisories or (ws.root / cfg.updateinfo if cfg.updateinfo else None)
+        modules = modules or (ws.root / cfg.modules if cfg.modules else None)
+    if source is None or dest is None:
+        raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
+    if layout:
+        split = load_layout(layout)
     for spec in reference or []:
         name, sep, repo = spec.partition("=")
         if not sep:
@@ -140,3 +165,5 @@ def publish(
         progress=progress(),
     )
     emit(result.to_document(), fmt, output)
+    if result.failed:
+        raise typer.Exit(1)

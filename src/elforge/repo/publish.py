@@ -159,8 +159,19 @@ def _sign(paths: Sequence[Path], key: str) -> None:
         return
     if shutil.which("rpmsign") is None:
         raise ToolError("rpmsign is not installed", subject="rpmsign")
+    gpg = shutil.which("gpg2") or shutil.which("gpg")
+    if gpg is None:
+        raise ToolError("gpg is not installed (rpmsign needs it)", subject="gpg")
     proc = subprocess.run(
-        ["rpmsign", "--addsign", "--define", f"_gpg_name {key}", *map(str, paths)],
+        [
+            "rpmsign",
+            "--addsign",
+            "--define",
+            f"_gpg_name {key}",
+            "--define",
+            f"__gpg {gpg}",
+            *map(str, paths),
+        ],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
