@@ -5,8 +5,10 @@ package of the checked repositories (not the ``extra`` ones, which only satisfy
 dependencies) is installed alone into an empty system; recommends are ignored. When the
 pool holds ``rpm`` for the target architecture, each check also installs it and locks out
 secondary-architecture packages that have a namesake in the main architecture (multilib).
-Candidates are first pruned by one weak install of everything, as installcheck does; only
-the survivors are solved one by one and explained.
+Candidates are first pruned by repeated weak installs of everything, as installcheck does
+(a package installed there counts as installable: this is what lets a multilib i686 -devel
+package pass although it alone trips an inferior-architecture rule); only the survivors
+are solved one by one and explained.
 
 For a broken package the explanation names its own unresolvable requirement and the root
 cause: the package deepest in the chain whose requirement nothing provides (or the conflict
@@ -280,16 +282,21 @@ def solve_candidates(
     to_check = [s for s in remaining if s.repo.id in checked_ids]
     broken: list[solv.XSolvable] = []
     explained: dict[int, ClosureProblem] = {}
+    # a successful solve proves its whole transaction installable: no solve of their own
+    known_good: set[int] = set()
     progress.start("solving", len(to_check))
     try:
         for s in to_check:
-            solver = pool.Solver()
-            solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
-            job = pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE, s.id)
-            problems = solver.solve([job, *base_jobs])
-            if problems:
-                broken.append(s)
-                explained[s.id] = _explain(pool, solver, problems, s)
+            if s.id not in known_good:
+                solver = pool.Solver()
+                solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
+                job = pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE, s.id)
+                problems = solver.solve([job, *base_jobs])
+                if problems:
+                    broken.append(s)
+                    explained[s.id] = _explain(pool, solver, problems, s)
+                else:
+                    known_good.update(d for d in solver.raw_decisions(0) if d > 0)
             progress.advance()
     finally:
         progress.finish()
