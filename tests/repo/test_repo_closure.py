@@ -170,3 +170,55 @@ def test_cli_closure_json_and_exit_code(small_repo: Path, tmp_path: Path) -> Non
 
     createrepo(closed)
     assert run_cli("repo", "closure", str(closed), "--format", "json").exit_code == 0
+
+
+def _primary(packages: list[tuple[str, str, str]]) -> str:
+    """Hand-written primary.xml: (name, arch, format body) per package."""
+    body = "".join(
+        f'<package type="rpm"><name>{n}</name><arch>{a}</arch>'
+        f'<version epoch="0" ver="1" rel="1"/><checksum type="sha256" pkgid="YES">{i:064x}'
+        f'</checksum><location href="{n}.rpm"/><format>{f}</format></package>'
+        for i, (n, a, f) in enumerate(packages)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><metadata '
+        'xmlns="http://linux.duke.edu/metadata/common" '
+        f'xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="{len(packages)}">'
+        f"{body}</metadata>"
+    )
+
+
+def test_rpm_in_pool_installs_along_and_locks_multilib(tmp_path: Path) -> None:
+    """installcheck's rules when the pool has rpm.<arch>: rpm is installed with every
+    package, and secondary-arch packages with a main-arch namesake are not checked."""
+    from repo_helpers import _write_repo
+
+    def req(dep: str) -> str:
+        return f'<rpm:requires><rpm:entry name="{dep}"/></rpm:requires>'
+
+    pkgs = [
+        ("foo", "x86_64", ""),
+        ("foo", "i686", req("libmissing32.so")),
+        ("breaker", "x86_64", '<rpm:conflicts><rpm:entry name="rpm"/></rpm:conflicts>'),
+    ]
+    _write_repo(tmp_path / "without", _primary(pkgs), "x")
+    _write_repo(tmp_path / "with", _primary([*pkgs, ("rpm", "x86_64", "")]), "x")
+    without = check_closure([tmp_path / "without"], modules=False)
+    assert without.uninstallable == ["foo-1-1.i686"]
+    with_rpm = check_closure([tmp_path / "with"], modules=False)
+    assert with_rpm.uninstallable == ["breaker-1-1.x86_64"]
+    assert with_rpm.problems[0].kind == "conflicts"
+    assert with_rpm.checked == 3  # foo.i686 is locked out, not checked
+
+
+def test_filelists_satisfy_file_requirements(tmp_path: Path, small_repo: Path) -> None:
+    """primary.xml lists only /etc and bin files; --filelists brings the rest."""
+    from repo_helpers import Spec, build_rpm, createrepo
+
+    rpm = build_rpm(Spec("needs-file", requires=["/usr/share/app-data/app-data.txt"]), tmp_path)
+    (small_repo / rpm.name).write_bytes(rpm.read_bytes())
+    createrepo(small_repo)
+    plain = check_closure([small_repo], modules=False)
+    assert "needs-file-1.0-1.x86_64" in plain.uninstallable
+    full = check_closure([small_repo], modules=False, filelists=True)
+    assert "needs-file-1.0-1.x86_64" not in full.uninstallable
