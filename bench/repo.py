@@ -57,9 +57,13 @@ def main() -> None:
         diff = [py, "-m", "elforge", "repo", "diff", str(CS9), str(work / "neutral"),
                 "--cache-dir", str(work / "cache"), "--format", "json", "-o",
                 str(work / "d.json")]  # fmt: skip
+        read = [py, "-c", "import sys; from pathlib import Path; "
+                "from elforge.rpm.repodata import Repository; "
+                "n = len(Repository(Path(sys.argv[1]), cache_dir=Path(sys.argv[2])).packages()); "
+                "assert n == 17649", str(CS9), str(work / "cache")]  # fmt: skip
         rows = {}
         for name, cmd in (("installcheck", theirs), ("elforge closure", ours),
-                          ("elforge diff", diff)):  # fmt: skip
+                          ("elforge diff", diff), ("read primary", read)):  # fmt: skip
             runs = [measure(cmd) for _ in range(opts.runs)]
             rows[name] = (statistics.median(r[0] for r in runs), max(r[1] for r in runs))
         print(f"cs9 AppStream: {len(pkgs)} packages in the neutral copy, runs={opts.runs}")
@@ -69,6 +73,10 @@ def main() -> None:
         ratio = rows["elforge closure"][0] / rows["installcheck"][0]
         print(f"closure / installcheck wall ratio: {ratio:.2f} (target <= 1.5)")
         print(f"diff wall: {rows['elforge diff'][0]:.2f} s (target < 10 s)")
+        print(
+            f"read primary = verify (size, sha256, open-size, open-sha256) and parse all "
+            f"17,649 packages with createrepo_c into RepoPackage: {rows['read primary'][0]:.2f} s"
+        )
 
 
 if __name__ == "__main__":
