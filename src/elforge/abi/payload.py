@@ -1,0 +1,163 @@
+"""Stream the files of a package: an RPM's cpio payload, a directory, or a tarball.
+
+The ABI layer only needs each regular file's path and, for ELF files, its bytes; nothing is
+written to disk for the ELF layer. RPM payloads are streamed by :mod:`elforge.rpm.payload`
+(which refuses unsafe members and caps sizes); directories and tarballs are read here.
+"""
+
+from __future__ import annotations
+
+import lzma
+import os
+import stat
+import tarfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from elforge.errors import FormatError, UnsafePayloadError
+from elforge.rpm import payload as rpm_payload
+
+ELF_MAGIC = b"\x7fELF"
+MAX_FILE = 4 << 30
+MAX_TOTAL = 16 << 30
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file of a package; ``data`` holds the bytes of ELF and ``*.abignore`` files only."""
+
+    path: str  # absolute, as installed: "/usr/lib64/libfoo.so.1"
+    mode: int
+    size: int
+    linkto: str | None
+    data: bytes | None
+
+
+MAX_ABIGNORE = 1 << 20
+
+
+def _is_abignore(path: str, size: int) -> bool:
+    """libabigail suppression files shipped in a package (abipkgdiff reads them too)."""
+    return path.endswith(".abignore") and size <= MAX_ABIGNORE
+
+
+def package_kind(path: Path) -> str:
+    """ "rpm", "dir" or "tar" from what the file is, not only its name."""
+    if path.is_dir():
+        return "dir"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror}", subject=path) from exc
+    if head == b"\xed\xab\xee\xdb":
+        return "rpm"
+    if tarfile.is_tarfile(path):
+        return "tar"
+    raise FormatError("not an RPM, a directory or a tarball", subject=path)
+
+
+def iter_package(
+    path: Path, *, want: Callable[[str], bool] | None = None, elf_data: bool = True
+) -> Iterator[Entry]:
+    """Yield the package's files; ELF files carry their bytes when ``elf_data``."""
+    kind = package_kind(path)
+    if kind == "dir":
+        yield from _iter_dir(path, elf_data)
+    elif kind == "tar":
+        yield from _iter_tar(path, elf_data)
+    else:
+        yield from _iter_rpm(path, elf_data)
+
+
+def _iter_dir(root: Path, elf_data: bool) -> Iterator[Entry]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for fname in sorted(filenames):
+            full = Path(dirpath) / fname
+            rel = "/" + full.relative_to(root).as_posix()
+            st = full.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                yield Entry(rel, st.st_mode, 0, os.readlink(full), None)
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            data = None
+            if _is_abignore(rel, st.st_size):
+                data = full.read_bytes()
+            elif elf_data:
+                with full.open("rb") as fh:
+                    if fh.read(4) == ELF_MAGIC:
+                        fh.seek(0)
+                        data = fh.read()
+            yield Entry(rel, st.st_mode, st.st_size, None, data)
+
+
+def _iter_tar(path: Path, elf_data: bool) -> Iterator[Entry]:
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                name = "/" + str(PurePosixPath(member.name.lstrip("./") or "."))
+                if ".." in PurePosixPath(name).parts:
+                    raise UnsafePayloadError(f"member {member.name!r} escapes", subject=path)
+                if member.issym():
+                    yield Entry(name, member.mode | stat.S_IFLNK, 0, member.linkname, None)
+                    continue
+                if not member.isreg():
+                    continue
+                data = None
+                if elf_data or _is_abignore(name, member.size):
+                    fh = tar.extractfile(member)
+                    if fh is not None:
+                        head = fh.read(4)
+                        if head == ELF_MAGIC or _is_abignore(name, member.size):
+                            data = head + fh.read()
+                yield Entry(name, member.mode | stat.S_IFREG, member.size, None, data)
+    except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+        raise FormatError(f"corrupt tarball: {exc}", subject=path) from exc
+
+
+def _iter_rpm(path: Path, elf_data: bool) -> Iterator[Entry]:
+    """The RPM's files through :mod:`elforge.rpm.payload` (safe, size-capped streaming)."""
+    for member, reader in rpm_payload.iter_members(path):
+        name = "/" + member.path
+        if member.is_link:
+            yield Entry(name, member.mode, 0, member.linkto, None)
+            continue
+        if not member.is_reg:
+            continue
+        data = None
+        if reader is not None and _is_abignore(name, member.size):
+            data = reader.read(member.size)
+        elif elf_data and reader is not None and member.size >= 4:
+            head = reader.read(4)
+            if head == ELF_MAGIC:
+                data = head + reader.read(member.size - 4)
+                if len(data) != member.size:
+                    raise FormatError(f"corrupt payload: member {member.path} is truncated",
+                                      subject=path)  # fmt: skip
+        yield Entry(name, member.mode, member.size, None, data)
+
+
+def extract(path: Path, dest: Path) -> None:
+    """Write the package's regular files and symlinks under ``dest`` (for abidiff).
+
+    Never writes outside ``dest``: paths are normalised, ``..`` is refused, symlinks are
+    created as links (never followed while writing).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    root = dest.resolve()
+    kind = package_kind(path)
+    if kind == "dir":
+        raise FormatError("extract() is for RPMs and tarballs; use the directory", subject=path)
+    if kind == "tar":
+        try:
+            with tarfile.open(path, "r:*") as tar:
+                tar.extractall(root, filter="data")
+        except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+            raise FormatError(f"corrupt tarball: {exc}", subject=path) from exc
+        return
+    rpm_payload.extract(path, root)
