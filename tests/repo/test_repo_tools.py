@@ -178,6 +178,10 @@ def test_publish_signs_with_rpmsign(
     assert read_header(built_rpms["tool"]).signature_key_id is None  # source left alone
     pkg = Repository(tmp_path / "pub").packages()[0]
     assert Repository(tmp_path / "pub").fetch_package(pkg) == published  # checksum of signed
+    again = publish_repo(
+        [built_rpms["tool"]], tmp_path / "pub", sign_key="elforge test <test@example.org>"
+    )
+    assert again.signed == 0 and again.repos[0].unchanged  # not copied, not signed again
 
 
 def test_cli_publish_from_workspace(tmp_path: Path, built_rpms: dict[str, Path]) -> None:

@@ -304,12 +304,20 @@ def _publish_one(
     out = PublishedRepo(name, str(repo_dir))
     packages_dir = repo_dir / "Packages"
     packages_dir.mkdir(parents=True, exist_ok=True)
+    state_path = repo_dir / STATE
+    try:
+        previous = json.loads(state_path.read_text()) if state_path.exists() else None
+    except ValueError:
+        previous = None
+    prev_sources = (previous or {}).get("sources", {})
     copied: list[Path] = []
     placed: list[Path] = []
+    sources: dict[str, list[Any]] = {}
     for rpm in members:
         target = packages_dir / rpm.name
-        # copy2 keeps the mtime, so an unchanged input matches its published copy
-        if not target.exists() or (sign_key is None and _fingerprint(target) != _fingerprint(rpm)):
+        sources[rpm.name] = _fingerprint(rpm)
+        # a changed input is copied (and signed) again; an unchanged one stays as published
+        if not target.exists() or prev_sources.get(rpm.name) != sources[rpm.name]:
             shutil.copy2(rpm, target)
             copied.append(target)
         placed.append(target)
@@ -321,17 +329,14 @@ def _publish_one(
     for stale in packages_dir.glob("*.rpm"):
         if stale.name not in keep:
             stale.unlink()
-    state_path = repo_dir / STATE
     fingerprints = {p.name: _fingerprint(p) for p in placed}
     inputs: dict[str, Any] = {
         "packages": fingerprints,
+        "sources": sources,
+        "sign_key": sign_key,
         "updateinfo": _fingerprint(updateinfo) if updateinfo else None,
         "modules": _fingerprint(modules) if modules else None,
     }
-    try:
-        previous = json.loads(state_path.read_text()) if state_path.exists() else None
-    except ValueError:
-        previous = None
     out.packages = len(placed)
     if previous == inputs and (repo_dir / "repodata" / "repomd.xml").exists():
         out.unchanged = True
