@@ -5,10 +5,11 @@ package of the checked repositories (not the ``extra`` ones, which only satisfy
 dependencies) is installed alone into an empty system; recommends are ignored. When the
 pool holds ``rpm`` for the target architecture, each check also installs it and locks out
 secondary-architecture packages that have a namesake in the main architecture (multilib).
-Candidates are first pruned by repeated weak installs of everything, as installcheck does
-(a package installed there counts as installable: this is what lets a multilib i686 -devel
-package pass although it alone trips an inferior-architecture rule); only the survivors
-are solved one by one and explained.
+Every candidate is solved alone (a successful transaction proves all its packages
+installable, so they are not solved again); when some fail, installcheck's pruning by
+repeated weak installs of everything decides which failures it would report (a package
+installed there counts as installable: this is what lets a multilib i686 -devel package pass
+although it alone trips an inferior-architecture rule).
 
 For a broken package the explanation names its own unresolvable requirement and the root
 cause: the package deepest in the chain whose requirement nothing provides (or the conflict
@@ -262,8 +263,33 @@ def solve_candidates(
         for s in pool.solvables_iter()
         if s.arch not in ("src", "nosrc") and s.installable() and s.id not in locked
     ]
-    # prune: one weak install of every candidate; whatever gets installed is installable
-    remaining = candidates
+    # 1. every candidate of the checked repos alone (installcheck's final check); a
+    #    successful solve proves its whole transaction installable, so those are skipped
+    to_check = [s for s in candidates if s.repo.id in checked_ids]
+    failing: list[solv.XSolvable] = []
+    explained: dict[int, ClosureProblem] = {}
+    known_good: set[int] = set()
+    progress.start("solving", len(to_check))
+    try:
+        for s in to_check:
+            if s.id not in known_good:
+                solver = pool.Solver()
+                solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
+                job = pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE, s.id)
+                problems = solver.solve([job, *base_jobs])
+                if problems:
+                    failing.append(s)
+                    explained[s.id] = _explain(pool, solver, problems, s)
+                else:
+                    known_good.update(d for d in solver.raw_decisions(0) if d > 0)
+            progress.advance()
+    finally:
+        progress.finish()
+    # 2. installcheck reports only what its pruning (repeated weak installs of every
+    #    candidate) leaves: a package installed there counts as installable even if it
+    #    fails alone (multilib: an i686 -devel next to its x86_64 namesakes). Skipped when
+    #    nothing failed, the common case for a healthy repository.
+    remaining = candidates if failing else []
     while remaining:
         solver = pool.Solver()
         solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
@@ -279,27 +305,8 @@ def solve_candidates(
         if len(kept) == len(remaining):
             break
         remaining = kept
-    to_check = [s for s in remaining if s.repo.id in checked_ids]
-    broken: list[solv.XSolvable] = []
-    explained: dict[int, ClosureProblem] = {}
-    # a successful solve proves its whole transaction installable: no solve of their own
-    known_good: set[int] = set()
-    progress.start("solving", len(to_check))
-    try:
-        for s in to_check:
-            if s.id not in known_good:
-                solver = pool.Solver()
-                solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
-                job = pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE, s.id)
-                problems = solver.solve([job, *base_jobs])
-                if problems:
-                    broken.append(s)
-                    explained[s.id] = _explain(pool, solver, problems, s)
-                else:
-                    known_good.update(d for d in solver.raw_decisions(0) if d > 0)
-            progress.advance()
-    finally:
-        progress.finish()
+    survivors = {s.id for s in remaining}
+    broken = [s for s in failing if s.id in survivors]
     checked = sum(1 for s in candidates if s.repo.id in checked_ids)
     return checked, broken, explained
 
