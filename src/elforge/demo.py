@@ -122,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     out.print("[bold]4. reports written[/bold]")
     for f in seen:
         out.print(f"     {f.relative_to(dest.parent)}", markup=False)
-    if summary.get("publish") and summary["publish"].get("output"):
-        out.print(f"     repository: {summary['publish']['output'].get('repo')}", markup=False)
+    for repo in ((summary.get("publish") or {}).get("output") or {}).get("repos", []):
+        out.print(
+            f"     repository {repo['name']}: {repo['path']} ({repo['packages']} packages)",
+            markup=False,
+        )
     out.print(f"demo finished in {time.monotonic() - started:.1f} s")
     return 0
 

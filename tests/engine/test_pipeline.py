@@ -78,9 +78,15 @@ def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) 
     assert json.loads(report.read_text())["schema"] == "elforge.run/1"
     assert report.with_suffix(".html").is_file()
     assert summary["publish"]["status"] == "published"
-    repo = Path(summary["publish"]["output"]["repo"])
-    assert (repo / "repodata" / "repomd.xml").is_file()
-    assert len(list((repo / "Packages").glob("*.rpm"))) == summary["publish"]["output"]["packages"]
+    repos = {r["name"]: Path(r["path"]) for r in summary["publish"]["output"]["repos"]}
+    assert sorted(repos) == ["AppStream", "BaseOS"]
+    for repo in repos.values():
+        assert (repo / "repodata" / "repomd.xml").is_file()
+    placed = {p.name for repo in repos.values() for p in (repo / "Packages").glob("*.rpm")}
+    assert len(placed) == summary["publish"]["output"]["packages"] == 7
+    assert "libtally-devel-2.0-1.el9.forge.1.x86_64.rpm" in {
+        p.name for p in (repos["AppStream"] / "Packages").glob("*.rpm")
+    }
 
 
 def test_rerun_reuses_everything_and_adds_no_rows(reference_rpms: Path, tmp_path: Path) -> None:

@@ -77,6 +77,13 @@ builder = "rpmbuild"
 timeout = 600
 macros = {{ vendor = "Forge Linux", packager = "Forge Linux <release@forge.example.invalid>" }}
 
+[publish]
+dest = "repos"
+
+[publish.layout]
+BaseOS = ["acme-release", "acme-motd", "libgreet", "greet", "libtally"]
+AppStream = ["acme-docs", "libgreet-devel", "libtally-devel"]
+
 [verify]
 reference = ["reference"]
 {packages}"""

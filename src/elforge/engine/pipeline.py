@@ -12,11 +12,9 @@ metadata covers all of them.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
-import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from elforge.engine.stages import (
     run_package,
     try_reuse,
 )
-from elforge.errors import ConfigError, ElforgeError, ToolError
+from elforge.errors import ConfigError, ElforgeError
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.report.render import render_html, render_json
 from elforge.rpm.header import read_header
@@ -88,21 +86,13 @@ class RunOptions:
 
 def stage_status() -> dict[str, str]:
     """Which implementation each stage has in this build (the demo prints it)."""
-    repo = _repo_publisher()
     return {
         "import": "local folders; git and SRPM upstreams via elforge.sources",
         "patch": "elforge.patching" if patching_engine() else "no engine (configs not applied)",
         "build": "elforge.build (rpmbuild/mock)",
         "verify": "elforge.abi (package and ELF-symbol layers; types with debuginfo)",
-        "publish": "elforge.repo" if repo else "createrepo_c (minimal adapter)",
+        "publish": "elforge.repo (publish_repo)",
     }
-
-
-def _repo_publisher() -> Any | None:
-    try:
-        return getattr(importlib.import_module("elforge.repo"), "publish_repo", None)
-    except ImportError:
-        return None
 
 
 def _settings(ws: Workspace, opts: RunOptions) -> dict[str, Any]:
@@ -156,7 +146,15 @@ def index_reference(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
 def publish(
     ws: Workspace, results: dict[str, dict[str, Any]], previous: dict[str, Any] | None
 ) -> dict[str, Any]:
-    """One repository of every built binary RPM: ``<workspace>/repos/<name>``."""
+    """Publish every built binary RPM with ``elforge.repo.publish_repo``.
+
+    The repositories go to ``[publish] dest`` (default ``repos/``), split by ``[publish]
+    layout`` or ``reference`` when given; the publisher itself is incremental and writes the
+    metadata atomically. Its input is a folder of hard links named like the RPMs (the artifact
+    store names files by hash).
+    """
+    from elforge.repo.publish import publish_repo
+
     started = time.monotonic()
     rpms = sorted(
         (
@@ -167,12 +165,13 @@ def publish(
         ),
         key=lambda f: f["filename"],
     )
-    repo = ws.root / "repos" / ws.config.workspace.name
+    cfg = ws.config.publish
+    dest = ws.root / cfg.dest
     key = inputs_hash(
         {
             "stage": "publish",
             "rpms": [(f["filename"], f["sha256"]) for f in rpms],
-            "layout": ws.config.publish.layout,
+            "config": cfg.model_dump(),
         }
     )
     base = {"stage": "publish", "input_hash": key, "reused": False, "error": None}
@@ -180,7 +179,10 @@ def publish(
         previous
         and previous["input_hash"] == key
         and previous["status"] == "published"
-        and (repo / "repodata" / "repomd.xml").is_file()
+        and all(
+            (Path(r["path"]) / "repodata" / "repomd.xml").is_file()
+            for r in previous["output"].get("repos", [])
+        )
     ):
         return {**previous, "stage": "publish", "reused": True, "duration": 0.0}
     if not rpms:
@@ -191,28 +193,26 @@ def publish(
             "error": "nothing built",
             "duration": 0.0,
         }
-    publisher = _repo_publisher()
-    staging = repo.with_name(f".{repo.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / "Packages").mkdir(parents=True)
+    links = ws.state_dir / "publish-input"
+    shutil.rmtree(links, ignore_errors=True)
+    links.mkdir(parents=True)
     for f in rpms:
-        os.link(f["path"], staging / "Packages" / f["filename"])
+        os.link(f["path"], links / f["filename"])
+
+    def rel(path: str | None) -> Path | None:
+        return ws.root / path if path else None
+
     try:
-        if publisher is not None:
-            publisher(staging)
-        else:
-            if shutil.which("createrepo_c") is None:
-                raise ToolError("createrepo_c is not installed", subject="createrepo_c")
-            proc = subprocess.run(
-                ["createrepo_c", "--quiet", "--checksum", "sha256", str(staging)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise ToolError(proc.stderr.strip() or "failed", subject="createrepo_c")
+        result = publish_repo(
+            sorted(links.iterdir()),
+            dest,
+            layout=cfg.layout or None,
+            reference=cfg.reference or None,
+            updateinfo=rel(cfg.updateinfo),
+            modules=rel(cfg.modules),
+            sign_key=cfg.sign_key,
+        )
     except Exception as exc:  # recorded as a failed publish; the run's results stand
-        shutil.rmtree(staging, ignore_errors=True)
         detail = str(exc) if isinstance(exc, ElforgeError) else f"{type(exc).__name__}: {exc}"
         return {
             **base,
@@ -221,20 +221,30 @@ def publish(
             "error": detail,
             "duration": round(time.monotonic() - started, 3),
         }
-    old = repo.with_name(f".{repo.name}.old-{os.getpid()}")
-    if repo.exists():
-        repo.rename(old)
-    staging.rename(repo)
-    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(links, ignore_errors=True)
+    published: dict[str, Any] = result.to_json()
+    repos = [{**r, "path": str(Path(r["path"]).resolve())} for r in published.get("repos", [])]
     output = {
-        "repo": str(repo),
-        "packages": len(rpms),
-        "publisher": "elforge.repo" if publisher else "createrepo_c",
+        "dest": str(dest),
+        "repos": repos,
+        "repo": repos[0]["path"] if repos else None,
+        "packages": sum(r["packages"] for r in repos),
+        "unplaced": published.get("unplaced", []),
+        "failed": published.get("failed", []),
+        "signed": published.get("signed", 0),
+        "publisher": "elforge.repo",
     }
+    failed = published.get("failed", [])
+    status, error = "published", None
+    if failed:
+        status = "failed"
+        error = "; ".join(f"{x['rpm']}: {x['error']}" for x in failed)[:2000]
     return {
         **base,
-        "status": "published",
+        "status": status,
         "output": output,
+        "error": error,
         "duration": round(time.monotonic() - started, 3),
     }
 
