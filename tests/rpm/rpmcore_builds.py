@@ -133,3 +133,47 @@ def signed_rpm_fixture(
     # gpg started an agent for this home: stop it, we started it
     subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False, capture_output=True)
     return signed, key_id.lower()
+
+
+@dataclass(frozen=True)
+class CpioEntry:
+    """One member of a hand-made cpio archive (hostile payload tests)."""
+
+    name: str
+    mode: int
+    data: bytes = b""
+    declared_size: int | None = None  # lie about the size
+    ino: int = 0
+    nlink: int = 1
+    rdev: tuple[int, int] = (0, 0)
+
+
+def cpio_archive(entries: list[CpioEntry], *, crc: bool = False) -> bytes:
+    """A newc (or crc) cpio archive with exactly these members, then the trailer."""
+    out = bytearray()
+    magic = b"070702" if crc else b"070701"
+
+    def add(e: CpioEntry, ino: int) -> None:
+        name = e.name.encode() + b"\0"
+        size = len(e.data) if e.declared_size is None else e.declared_size
+        check = sum(e.data) & 0xFFFFFFFF if crc else 0
+        fields = [e.ino or ino, e.mode, 0, 0, e.nlink, 1700000000, size, 0, 0,
+                  e.rdev[0], e.rdev[1], len(name), check]  # fmt: skip
+        out.extend(magic + b"".join(b"%08X" % v for v in fields) + name)
+        out.extend(b"\0" * ((4 - len(out) % 4) % 4))
+        out.extend(e.data)
+        out.extend(b"\0" * ((4 - len(out) % 4) % 4))
+
+    for i, entry in enumerate(entries, start=1):
+        add(entry, i)
+    add(CpioEntry("TRAILER!!!", 0), 0)
+    return bytes(out)
+
+
+def splice_payload(base: Path, payload: bytes, out: Path) -> Path:
+    """``base``'s lead and headers followed by ``payload`` (offset from createrepo_c)."""
+    import createrepo_c as cr
+
+    end = cr.package_from_rpm(str(base)).rpm_header_end
+    out.write_bytes(base.read_bytes()[:end] + payload)
+    return out

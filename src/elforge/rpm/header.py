@@ -26,7 +26,7 @@ import createrepo_c as cr
 from elforge.errors import FormatError
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.signature import signature_key_id
-from elforge.rpm.structure import Header, read_structure, sniff_compressor
+from elforge.rpm.structure import Header, file_paths, read_structure, sniff_compressor
 
 # Header tags (rpmtag.h) that createrepo_c does not hand us.
 TAG_FILESIZES = 1028
@@ -34,10 +34,6 @@ TAG_FILEMODES = 1030
 TAG_FILEDIGESTS = 1035
 TAG_FILELINKTOS = 1036
 TAG_FILEFLAGS = 1037
-TAG_OLDFILENAMES = 1027
-TAG_DIRINDEXES = 1116
-TAG_BASENAMES = 1117
-TAG_DIRNAMES = 1118
 TAG_LONGFILESIZES = 5008
 TAG_CHANGELOGTIME = 1080
 TAG_CHANGELOGNAME = 1081
@@ -187,15 +183,7 @@ def _dependencies(header: Header, kind: str) -> tuple[Dependency, ...]:
 
 
 def _files(header: Header) -> tuple[RpmFile, ...]:
-    basenames = header.strings(TAG_BASENAMES)
-    if basenames:
-        dirnames = header.strings(TAG_DIRNAMES)
-        dirindexes = header.ints(TAG_DIRINDEXES)
-        if len(dirindexes) != len(basenames) or any(i >= len(dirnames) for i in dirindexes):
-            raise FormatError("file name tables do not match", subject=header.subject)
-        paths = [dirnames[i] + b for i, b in zip(dirindexes, basenames, strict=True)]
-    else:
-        paths = list(header.strings(TAG_OLDFILENAMES))
+    paths = file_paths(header)
     n = len(paths)
     if not n:
         return ()

@@ -195,6 +195,24 @@ def read_structure(path: Path, f: BinaryIO | None = None) -> RpmStructure:
     return RpmStructure(lead, signature, header, header_start, header_start + hdr_size)
 
 
+TAG_OLDFILENAMES = 1027
+TAG_DIRINDEXES = 1116
+TAG_BASENAMES = 1117
+TAG_DIRNAMES = 1118
+
+
+def file_paths(header: Header) -> list[str]:
+    """The package's file paths in header order (compressed or old-style file names)."""
+    basenames = header.strings(TAG_BASENAMES)
+    if not basenames:
+        return list(header.strings(TAG_OLDFILENAMES))
+    dirnames = header.strings(TAG_DIRNAMES)
+    dirindexes = header.ints(TAG_DIRINDEXES)
+    if len(dirindexes) != len(basenames) or any(i >= len(dirnames) for i in dirindexes):
+        raise FormatError("file name tables do not match", subject=header.subject)
+    return [dirnames[i] + b for i, b in zip(dirindexes, basenames, strict=True)]
+
+
 _MAGICS = (
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bzip2"),
