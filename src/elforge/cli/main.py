@@ -10,6 +10,8 @@ import typer
 
 from elforge import __version__
 from elforge.cli import abi as abi_cmd
+from elforge.cli import appcheck as appcheck_cmd
+from elforge.cli import profile as profile_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -49,6 +51,8 @@ def root(
 app.command("init")(workspace_cmd.init)
 app.command("vercmp")(vercmp_cmd.vercmp)
 app.add_typer(abi_cmd.app, name="abi")
+app.add_typer(profile_cmd.app, name="profile")
+app.command("appcheck")(appcheck_cmd.appcheck)
 
 
 def main(argv: list[str] | None = None) -> int:
