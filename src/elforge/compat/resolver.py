@@ -278,10 +278,12 @@ class Checker:
                 users.setdefault(s.version, []).append(s.name)
         for vn in info.version_needs:
             prov = providers.get(vn.file) or self.locate(f, vn.file)
-            if prov is None or prov.bundle is not None:
+            if prov is not None and prov.bundle is not None:
                 continue
             if not is_loader(vn.file):
                 self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
+            if prov is None:
+                continue
             for node in vn.versions:
                 if node in PRIVATE_NODES:
                     names = ", ".join(sorted(users.get(node, []))) or "no symbol"
