@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from conftest import require_tool
 
 LIBX_C = "int x_one(void) { return 1; }\nint x_two(void) { return 2; }\n"
@@ -131,8 +132,8 @@ def _distro(work: Path, tag: str, version: str, libx: Path, libc: Path) -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def distros(tmp_path_factory: pytest.TempPathFactory) -> Distros:
+@pytest.fixture(scope="session", name="distros")
+def distros_fixture(tmp_path_factory: pytest.TempPathFactory) -> Distros:
     work = tmp_path_factory.mktemp("appcheck-distros")
     old_libx = build_dso(work, "libx-old.so", "libx.so.1", LIBX_C, LIBX_OLD_MAP)
     new_libx = build_dso(work, "libx-new.so", "libx.so.1", LIBX_C, LIBX_NEW_MAP)

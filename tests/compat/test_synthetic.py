@@ -8,10 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from compat_builds import Distros, build_dso, gcc
-from compat_builds import distros  # noqa: F401  (registers the fixture)
-from conftest import run_cli
+from compat_builds import (
+    Distros,
+    build_dso,
+    distros_fixture,  # noqa: F401  (registers the "distros" fixture)
+    gcc,
+)
 
+from conftest import run_cli
 from elforge.compat.profile import load
 from elforge.elf.reader import read_elf_file
 
