@@ -120,8 +120,10 @@ def build_rpm(
     return main, dbg
 
 
-@pytest.fixture(scope="session")
-def make_pkg(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[Path, Path | None]]:
+@pytest.fixture(scope="session", name="make_pkg")
+def make_pkg_fixture(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., tuple[Path, Path | None]]:
     """Build a libfoo RPM variant: ``make_pkg(tag, version, **lib_kwargs)``."""
     root = tmp_path_factory.mktemp("abi-synthetic")
     built: dict[str, tuple[Path, Path | None]] = {}

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from elforge.abi.compare import CompareOptions, compare_trees
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.snapshot import SnapshotCache, default_cache_dir
-from elforge.cli.common import FormatOption, OutputOption, emit
+from elforge.cli.common import FormatOption, OutputOption, emit, progress
 from elforge.report.render import OutputFormat
 
 app = typer.Typer(
@@ -30,7 +32,7 @@ NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Do not read or 
 def _cache(cache_dir: Path | None, no_cache: bool) -> SnapshotCache | None:
     if no_cache:
         return None
-    return SnapshotCache(cache_dir or default_cache_dir())
+    return SnapshotCache((cache_dir or default_cache_dir()) / "snapshots")
 
 
 def _check_types(types: str) -> str:
@@ -106,5 +108,56 @@ def diff(
         PackageSet(new, list(debuginfo2 or []), list(devel2 or [])),
         options,
     )
+    emit(result.to_document(), fmt, output)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command("compare")
+def compare(
+    reference: Annotated[
+        Path,
+        typer.Option(
+            "--reference", help="Reference tree: a directory of RPMs (searched recursively)."
+        ),
+    ],
+    candidate: Annotated[
+        Path, typer.Option("--candidate", help="Candidate tree: a directory of RPMs.")
+    ],
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = max(
+        1, os.cpu_count() or 1
+    ),
+    suppressions: Annotated[
+        list[Path] | None,
+        typer.Option("--suppressions", "--suppr", help="libabigail suppression file (repeatable)."),
+    ] = None,
+    no_default_suppression: Annotated[
+        bool,
+        typer.Option(
+            "--no-default-suppression", help="Do not load elforge's default suppressions."
+        ),
+    ] = False,
+    types: TypesOption = "auto",
+    cache_dir: CacheDirOption = None,
+    no_cache: NoCacheOption = False,
+    fmt: FormatOption = OutputFormat.text,
+    output: OutputOption = None,
+) -> None:
+    """Compare every package of a candidate tree with its reference counterpart (paired by
+    name and arch). Exit bits as ``abi diff``, OR-ed over all pairs; a package missing from
+    the candidate counts as an incompatible change."""
+    _check_types(types)
+    for p in (reference, candidate):
+        if not p.is_dir():
+            raise typer.BadParameter(f"{p}: not a directory of RPMs")
+    options = CompareOptions(
+        diff=DiffOptions(
+            suppression_files=list(suppressions or []),
+            default_suppressions=not no_default_suppression,
+            types=types,
+        ),
+        jobs=jobs,
+        cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+    )
+    result = compare_trees(reference, candidate, options, progress())
     emit(result.to_document(), fmt, output)
     raise typer.Exit(result.exit_code)

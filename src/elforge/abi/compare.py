@@ -1,0 +1,473 @@
+"""Compare two package trees (a reference and a candidate distribution) pair by pair.
+
+Packages are paired by name and architecture, whatever their dist tags and vendor
+suffixes; each pair is compared in a worker process (``--jobs``), at most a few pairs in
+flight at a time so memory stays bounded on a whole distribution. Every pair result is cached
+by the two files' sha256 and the options, so an unchanged pair costs a JSON read on the rerun.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
+from elforge.abi.model import EXIT_ABI_CHANGE, EXIT_ERROR, EXIT_INCOMPATIBLE, EXIT_VERIFY
+from elforge.abi.snapshot import SnapshotCache, file_sha256
+from elforge.errors import ElforgeError, FormatError
+from elforge.progress import NO_PROGRESS, Progress
+from elforge.report.model import Finding, ReportDocument, Severity, Table
+from elforge.rpm.header import read_header
+
+SCHEMA = "elforge.abi-compare/1"
+PAIR_REVISION = 2
+_AUX = re.compile(r"-(debuginfo|debugsource)$")
+# dist tags and vendor suffixes: ".el9", ".el9_4", ".el9_4.alma.1", ".fc39", ".module+el9..."
+_DIST = re.compile(r"\.(?:el|fc|module[+_]el|amzn|ol)\d[^-]*$")
+
+
+@dataclass(frozen=True)
+class TreePackage:
+    path: Path
+    name: str
+    arch: str
+    evr: str
+
+
+@dataclass
+class Tree:
+    """The packages of one side: main packages by (name, arch), plus their debuginfo/devel."""
+
+    root: str
+    main: dict[tuple[str, str], TreePackage] = field(default_factory=dict)
+    aux: dict[tuple[str, str], list[TreePackage]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def strip_dist(release: str) -> str:
+    """``9.el9_4.alma.1`` -> ``9``: what remains comparable across rebuilders."""
+    return _DIST.sub("", release)
+
+
+def scan_tree(src: Path) -> Tree:
+    """Index a directory of RPMs (searched recursively; a repository's directory works too)."""
+    if not src.is_dir():
+        raise FormatError(
+            "not a directory of RPMs (repository URLs are not supported yet)", subject=src
+        )
+    tree = Tree(str(src))
+    for path in sorted(src.rglob("*.rpm")):
+        try:
+            h = read_header(path)
+        except ElforgeError as exc:
+            tree.errors.append(str(exc))
+            continue
+        if h.sourcerpm is None or h.nevra.arch in ("src", "nosrc"):
+            continue
+        n = h.nevra
+        evr = f"{n.epoch}:{n.version}-{n.release}" if n.epoch else f"{n.version}-{n.release}"
+        pkg = TreePackage(path, n.name, n.arch, evr)
+        m = _AUX.search(n.name)
+        if m:
+            base = n.name[: m.start()]
+            tree.aux.setdefault((base, n.arch), []).append(pkg)
+        else:
+            tree.main[(n.name, n.arch)] = pkg
+    return tree
+
+
+def _debuginfo_for(tree: Tree, pkg: TreePackage) -> list[Path]:
+    return [p.path for p in tree.aux.get((pkg.name, pkg.arch), []) if p.name.endswith("-debuginfo")]
+
+
+def _devel_for(tree: Tree, pkg: TreePackage) -> list[Path]:
+    dev = tree.main.get((f"{pkg.name}-devel", pkg.arch))
+    return [dev.path] if dev else []
+
+
+@dataclass
+class PairTask:
+    name: str
+    arch: str
+    old: PackageSet
+    new: PackageSet
+    old_evr: str
+    new_evr: str
+
+
+@dataclass
+class CompareOptions:
+    diff: DiffOptions = field(default_factory=DiffOptions)
+    jobs: int = max(1, (os.cpu_count() or 1))
+    cache_dir: Path | None = None
+    detail_min: Severity = Severity.VERIFY  # findings kept per package in the summary report
+
+
+def _options_key(o: DiffOptions) -> str:
+    sup = [str(p) + ":" + file_sha256(p) for p in o.suppression_files]
+    raw = json.dumps([PAIR_REVISION, o.default_suppressions, o.types, o.public_dsos_only, sup])
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+class _ShaMemo:
+    """sha256 of a file, remembered by (path, size, mtime) so a rerun does not rehash."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.dir = cache_dir / "sha" if cache_dir else None
+
+    def __call__(self, path: Path) -> str:
+        st = path.stat()
+        key = hashlib.sha256(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        memo = self.dir / key.hexdigest() if self.dir else None
+        if memo is not None:
+            with contextlib.suppress(OSError):
+                return memo.read_text().strip()
+        digest = file_sha256(path)
+        if memo is not None:
+            _atomic_write(memo, digest)
+        return digest
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def _compare_pair(task: PairTask, options: CompareOptions, pair_key: str | None) -> dict[str, Any]:
+    """Worker: compare one pair, return a compact, JSON-ready summary (and cache it)."""
+    diff_opts = options.diff
+    if options.cache_dir is not None:
+        diff_opts = DiffOptions(
+            suppression_files=diff_opts.suppression_files,
+            default_suppressions=diff_opts.default_suppressions,
+            types=diff_opts.types,
+            cache=SnapshotCache(options.cache_dir / "snapshots"),
+            public_dsos_only=diff_opts.public_dsos_only,
+        )
+    entry: dict[str, Any] = {
+        "name": task.name,
+        "arch": task.arch,
+        "reference": {"file": str(task.old.main), "evr": task.old_evr},
+        "candidate": {"file": str(task.new.main), "evr": task.new_evr},
+    }
+    try:
+        r = compare_packages(task.old, task.new, diff_opts)
+    except ElforgeError as exc:
+        entry.update(
+            verdict="error",
+            exit_code=EXIT_ERROR,
+            errors=[str(exc)],
+            counts={},
+            binaries=[],
+            findings=[],
+        )
+        return entry
+    keep = [f for f in r.all_findings() if f.severity >= options.detail_min]
+    entry.update(
+        verdict=r.verdict.value,
+        exit_code=r.exit_code,
+        counts=r.counts(),
+        type_layer=r.type_layer,
+        errors=r.errors,
+        binaries=[
+            {
+                "path": b.path,
+                "soname": b.soname,
+                "verdict": b.verdict.value,
+                "removed": len(b.removed_symbols),
+                "added": len(b.added_symbols),
+                "changed": len(b.changed_symbols),
+            }
+            for b in r.binaries
+        ],
+        removed_binaries=[b["path"] for b in r.removed_binaries],
+        added_binaries=[b["path"] for b in r.added_binaries],
+        findings=[f.to_json() for f in keep],
+    )
+    if pair_key is not None and options.cache_dir is not None and not r.errors:
+        _atomic_write(
+            options.cache_dir / "pairs" / pair_key[:2] / f"{pair_key}.json", json.dumps(entry)
+        )
+    return entry
+
+
+@dataclass
+class CompareResult:
+    reference: str
+    candidate: str
+    packages: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, str]] = field(default_factory=list)  # in reference only
+    extra: list[dict[str, str]] = field(default_factory=list)  # in candidate only
+    errors: list[str] = field(default_factory=list)
+    cached: int = 0
+
+    def verdict_counts(self) -> dict[str, int]:
+        c = Counter(p["verdict"] for p in self.packages)
+        return {k: c.get(k, 0) for k in ("identical", "compatible", "incompatible", "error")}
+
+    def severity_counts(self) -> dict[str, int]:
+        out = {s.name: 0 for s in Severity}
+        for p in self.packages:
+            for k, v in p.get("counts", {}).items():
+                out[k] += v
+        out["BAD"] += len(self.missing)
+        out["INFO"] += len(self.extra)
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        code = 0
+        for p in self.packages:
+            code |= p["exit_code"] & (
+                EXIT_ERROR | EXIT_ABI_CHANGE | EXIT_INCOMPATIBLE | EXIT_VERIFY
+            )
+        if self.missing:
+            code |= EXIT_ABI_CHANGE | EXIT_INCOMPATIBLE
+        if self.errors:
+            code |= EXIT_ERROR
+        return code
+
+    def findings(self) -> list[Finding]:
+        out = []
+        for m in self.missing:
+            out.append(
+                Finding(
+                    Severity.BAD,
+                    "pkg.missing-in-candidate",
+                    f"{m['name']}.{m['arch']}",
+                    f"{m['name']}.{m['arch']} is in the reference, not the candidate",
+                    "build and publish the package",
+                    "package",
+                    m["file"],
+                )
+            )
+        for m in self.extra:
+            out.append(
+                Finding(
+                    Severity.INFO,
+                    "pkg.only-in-candidate",
+                    f"{m['name']}.{m['arch']}",
+                    f"{m['name']}.{m['arch']} is only in the candidate",
+                    "",
+                    "package",
+                    m["file"],
+                )
+            )
+        for p in self.packages:
+            for f in p.get("findings", []):
+                out.append(
+                    Finding(
+                        Severity[f["severity"]],
+                        f["code"],
+                        f["subject"],
+                        f["message"],
+                        f.get("remedy", ""),
+                        f.get("layer", ""),
+                        f"{p['name']}.{p['arch']}:{f.get('location', '')}",
+                    )
+                )
+            for e in p.get("errors", []):
+                out.append(
+                    Finding(
+                        Severity.BAD,
+                        "abi.error",
+                        f"{p['name']}.{p['arch']}",
+                        e,
+                        "fix or rebuild the package",
+                        "package",
+                    )
+                )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "reference": self.reference,
+            "candidate": self.candidate,
+            "summary": {
+                "pairs": len(self.packages),
+                "from_cache": self.cached,
+                "missing_in_candidate": len(self.missing),
+                "only_in_candidate": len(self.extra),
+                "verdicts": self.verdict_counts(),
+                "severities": self.severity_counts(),
+            },
+            "packages": self.packages,
+            "missing": self.missing,
+            "extra": self.extra,
+            "errors": self.errors,
+        }
+
+    def to_document(self) -> ReportDocument:
+        findings = self.findings()
+        doc = ReportDocument(
+            SCHEMA,
+            f"ABI compare {self.reference} -> {self.candidate}",
+            self.to_json(),
+            findings=findings,
+        )
+        doc.summary = [
+            ("pairs compared", len(self.packages)),
+            ("served from cache", self.cached),
+            ("missing in candidate", len(self.missing)),
+            ("only in candidate", len(self.extra)),
+            ("exit code", self.exit_code),
+        ]
+        doc.summary += [(f"verdict {k}", v) for k, v in self.verdict_counts().items()]
+        doc.summary += [(f"findings {k}", v) for k, v in self.severity_counts().items() if v]
+        doc.tables.append(
+            Table(
+                "Packages",
+                ["package", "reference", "candidate", "verdict", "BAD", "VERIFY", "INFO"],
+                [
+                    [
+                        f"{p['name']}.{p['arch']}",
+                        p["reference"]["evr"],
+                        p["candidate"]["evr"],
+                        p["verdict"],
+                        p["counts"].get("BAD", 0),
+                        p["counts"].get("VERIFY", 0),
+                        p["counts"].get("INFO", 0),
+                    ]
+                    for p in self.packages
+                ],
+            )
+        )
+        grouped: dict[str, list[Finding]] = {}
+        for f in findings:
+            grouped.setdefault(
+                f.location.split(":", 1)[0] if ":" in f.location else f.subject, []
+            ).append(f)
+        for p in self.packages:
+            grouped.setdefault(f"{p['name']}.{p['arch']}", [])
+        doc.cases = sorted(grouped.items())
+        return doc
+
+
+def compare_trees(
+    reference: Path,
+    candidate: Path,
+    options: CompareOptions | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> CompareResult:
+    """Pair the two trees' packages by name and arch and compare every pair."""
+    options = options or CompareOptions()
+    ref, cand = scan_tree(reference), scan_tree(candidate)
+    result = CompareResult(str(reference), str(candidate), errors=ref.errors + cand.errors)
+    for key in sorted(ref.main.keys() - cand.main.keys()):
+        p = ref.main[key]
+        result.missing.append({"name": p.name, "arch": p.arch, "evr": p.evr, "file": str(p.path)})
+    for key in sorted(cand.main.keys() - ref.main.keys()):
+        p = cand.main[key]
+        result.extra.append({"name": p.name, "arch": p.arch, "evr": p.evr, "file": str(p.path)})
+    tasks = []
+    for key in sorted(ref.main.keys() & cand.main.keys()):
+        a, b = ref.main[key], cand.main[key]
+        tasks.append(
+            PairTask(
+                a.name,
+                a.arch,
+                PackageSet(a.path, _debuginfo_for(ref, a), _devel_for(ref, a)),
+                PackageSet(b.path, _debuginfo_for(cand, b), _devel_for(cand, b)),
+                a.evr,
+                b.evr,
+            )
+        )
+    progress.start("comparing packages", len(tasks))
+    try:
+        for entry in _run(tasks, options, result, progress):
+            _note_versions(entry)
+            result.packages.append(entry)
+    finally:
+        progress.finish()
+    result.packages.sort(key=lambda p: (p["name"], p["arch"]))
+    return result
+
+
+def _note_versions(entry: dict[str, Any]) -> None:
+    a, b = entry["reference"]["evr"], entry["candidate"]["evr"]
+    va, _, ra = a.rpartition("-")
+    vb, _, rb = b.rpartition("-")
+    entry["version_differs"] = va != vb or strip_dist(ra) != strip_dist(rb)
+
+
+def _run(
+    tasks: list[PairTask], options: CompareOptions, result: CompareResult, progress: Progress
+) -> Iterator[dict[str, Any]]:
+    sha = _ShaMemo(options.cache_dir)
+    opt_key = _options_key(options.diff)
+    pending: list[tuple[PairTask, str | None]] = []
+    for t in tasks:
+        key = None
+        if options.cache_dir is not None:
+            parts = [sha(t.old.main), sha(t.new.main)]
+            parts += [
+                sha(p) for p in (*t.old.debuginfo, *t.old.devel, *t.new.debuginfo, *t.new.devel)
+            ]
+            key = hashlib.sha256(("\0".join([opt_key, *parts])).encode()).hexdigest()
+            hit = options.cache_dir / "pairs" / key[:2] / f"{key}.json"
+            with contextlib.suppress(OSError, ValueError):
+                entry = json.loads(hit.read_text(encoding="utf-8"))
+                entry["reference"]["file"] = str(t.old.main)
+                entry["candidate"]["file"] = str(t.new.main)
+                result.cached += 1
+                progress.advance(note=t.name)
+                yield entry
+                continue
+        pending.append((t, key))
+    if not pending:
+        return
+    if options.jobs <= 1 or len(pending) == 1:
+        for t, key in pending:
+            yield _compare_pair(t, options, key)
+            progress.advance(note=t.name)
+        return
+    # bounded window: never more than 2 x jobs pairs submitted, results streamed as they come
+    window = options.jobs * 2
+    it = iter(pending)
+    with ProcessPoolExecutor(max_workers=options.jobs) as pool:
+        running: dict[Future[dict[str, Any]], PairTask] = {}
+        for t, key in it:
+            running[pool.submit(_compare_pair, t, options, key)] = t
+            if len(running) >= window:
+                break
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in done:
+                t = running.pop(fut)
+                try:
+                    yield fut.result()
+                except Exception as exc:  # a worker crash is recorded for that pair only
+                    yield {
+                        "name": t.name,
+                        "arch": t.arch,
+                        "verdict": "error",
+                        "exit_code": EXIT_ERROR,
+                        "counts": {},
+                        "binaries": [],
+                        "findings": [],
+                        "errors": [f"{type(exc).__name__}: {exc}"],
+                        "reference": {"file": str(t.old.main), "evr": t.old_evr},
+                        "candidate": {"file": str(t.new.main), "evr": t.new_evr},
+                    }
+                progress.advance(note=t.name)
+                nxt = next(it, None)
+                if nxt is not None:
+                    running[pool.submit(_compare_pair, nxt[0], options, nxt[1])] = nxt[0]

@@ -1,0 +1,77 @@
+"""``elforge abi compare``: pairing across dist tags, missing packages, cache, every format."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from abi_synthetic import BASE_C, BASE_MAP, build_lib, build_rpm
+
+from conftest import run_cli
+from elforge.abi.compare import CompareOptions, compare_trees, strip_dist
+from elforge.abi.diff import DiffOptions
+
+pytestmark = [pytest.mark.system, pytest.mark.slow]
+
+
+def test_strip_dist() -> None:
+    assert strip_dist("9.el9_4.alma.1") == "9"
+    assert strip_dist("3.fc23") == "3"
+    assert strip_dist("1") == "1"
+
+
+def _tree(tmp: Path) -> tuple[Path, Path]:
+    ref, cand = tmp / "ref", tmp / "cand"
+    ref.mkdir()
+    cand.mkdir()
+    lib_ok = build_lib(tmp / "ok")
+    lib_bad = build_lib(tmp / "bad", source=BASE_C.replace("int foo_sub", "static int foo_sub"),
+                        version_script=BASE_MAP.replace(" foo_sub;", ""))  # fmt: skip
+    files = {"/usr/lib64/libfoo.so.1": lib_ok}
+    for name, side, release, f in (
+        ("same", ref, "1.el9", files), ("same", cand, "1.el9.alma.1", files),
+        ("broken", ref, "2.el9", files), ("broken", cand, "2.el9_4",
+                                           {"/usr/lib64/libfoo.so.1": lib_bad}),
+        ("gone", ref, "1.el9", files), ("newpkg", cand, "1.el9", files),
+    ):  # fmt: skip
+        main, _ = build_rpm(tmp / f"b-{name}-{side.name}", f"lib{name}", "1.0", release, f,
+                            provides=("libfoo.so.1()(64bit)",))  # fmt: skip
+        shutil.copy(main, side)
+    return ref, cand
+
+
+def test_compare_trees(tmp_path: Path) -> None:
+    ref, cand = _tree(tmp_path)
+    cache = tmp_path / "cache"
+    opts = CompareOptions(diff=DiffOptions(types="off"), jobs=2, cache_dir=cache)
+    r = compare_trees(ref, cand, opts)
+    by_name = {p["name"]: p for p in r.packages}
+    assert set(by_name) == {"libsame", "libbroken"}
+    assert by_name["libsame"]["verdict"] == "identical"
+    assert not by_name["libsame"]["version_differs"]  # dist tag and vendor suffix ignored
+    assert by_name["libbroken"]["verdict"] == "incompatible"
+    assert [m["name"] for m in r.missing] == ["libgone"]
+    assert [m["name"] for m in r.extra] == ["libnewpkg"]
+    assert r.exit_code & 12 == 12
+    assert r.cached == 0
+    again = compare_trees(ref, cand, opts)
+    assert again.cached == 2
+    assert again.to_json()["summary"]["verdicts"] == r.to_json()["summary"]["verdicts"]
+
+
+def test_compare_cli_formats(tmp_path: Path) -> None:
+    ref, cand = _tree(tmp_path)
+    args = ["abi", "compare", "--reference", str(ref), "--candidate", str(cand), "-j", "1",
+            "--cache-dir", str(tmp_path / "cache"), "--types", "off"]  # fmt: skip
+    res = run_cli(*args, "--format", "json")
+    doc = json.loads(res.stdout)
+    assert doc["schema"] == "elforge.abi-compare/1"
+    assert doc["summary"]["verdicts"]["incompatible"] == 1
+    assert doc["summary"]["missing_in_candidate"] == 1
+    assert res.exit_code == doc["exit_code"]
+    for fmt in ("text", "sarif", "junit", "html"):
+        out = run_cli(*args, "--format", fmt)
+        assert out.exit_code == res.exit_code
+        assert "libbroken" in out.stdout
