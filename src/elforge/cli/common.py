@@ -31,7 +31,8 @@ class GlobalOptions:
 
 
 OPTIONS = GlobalOptions()
-stderr = Console(stderr=True, highlight=False)
+# soft_wrap: an error line must stay one line, however long the path in it
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 FormatOption = Annotated[
     OutputFormat,

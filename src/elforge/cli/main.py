@@ -11,7 +11,9 @@ import typer
 from elforge import __version__
 from elforge.cli import abi as abi_cmd
 from elforge.cli import appcheck as appcheck_cmd
+from elforge.cli import kabi as kabi_cmd
 from elforge.cli import profile as profile_cmd
+from elforge.cli import security as security_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -53,6 +55,8 @@ app.command("vercmp")(vercmp_cmd.vercmp)
 app.add_typer(abi_cmd.app, name="abi")
 app.add_typer(profile_cmd.app, name="profile")
 app.command("appcheck")(appcheck_cmd.appcheck)
+app.add_typer(kabi_cmd.app, name="kabi")
+app.add_typer(security_cmd.app)
 
 
 def main(argv: list[str] | None = None) -> int:
