@@ -26,6 +26,8 @@ from elforge.rpm.nevra import NEVRA
 DEFAULT_DIRS = ("lib", "lib64", "usr/lib", "usr/lib64")
 MULTIARCH = ("x86_64-linux-gnu", "i386-linux-gnu", "aarch64-linux-gnu", "powerpc64le-linux-gnu",
              "s390x-linux-gnu", "arm-linux-gnueabihf", "riscv64-linux-gnu")  # fmt: skip
+# not searched for libraries: kernel modules, firmware, debug data, language module trees
+SKIP_DIRS = {"modules", "firmware", "debug", "locale", "jvm", "gcc", "python3", "perl5", "perl"}
 LOADER_PREFIXES = ("ld-linux", "ld64.so", "ld.so.1", "ld-musl-")
 
 
@@ -158,7 +160,18 @@ def read_root(root: Path) -> Tree:
         except OSError:
             continue
     dirs = default_dirs() + ld_conf_dirs(conf)
-    tree = read_root_dirs(root, list(dict.fromkeys(dirs)))
+    # private library directories (/usr/lib64/samba, /usr/lib/man-db) that programs reach
+    # through an absolute RUNPATH: profiled too, outside the default path
+    private = []
+    for d in dirs:
+        base = root / d
+        if not base.is_dir():
+            continue
+        for sub in sorted(base.glob("*/")) + sorted(base.glob("*/*/")):
+            rel = str(sub.relative_to(root))
+            if sub.is_dir() and not sub.is_symlink() and not set(rel.split("/")) & SKIP_DIRS:
+                private.append(rel)
+    tree = read_root_dirs(root, list(dict.fromkeys(dirs + private)))
     tree.texts.update(conf)
     return tree
 

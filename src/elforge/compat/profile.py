@@ -32,34 +32,89 @@ TRACKED_PREFIXES = ("GLIBC", "GLIBCXX", "CXXABI")
 UNVERSIONED = ""
 
 
-@dataclass
 class Library:
-    """One shared library as the loader finds it: by SONAME in the default search path."""
+    """One shared library as the loader finds it: by SONAME in the default search path.
 
-    soname: str
-    arch: str
-    package: str | None = None
-    paths: tuple[str, ...] = ()  # absolute install paths: the file and the symlinks to it
-    needed: tuple[str, ...] = ()
-    versions: tuple[str, ...] = ()  # version nodes defined (without the base entry)
-    symbols: dict[str, frozenset[str]] = field(default_factory=dict)  # version -> names
-    default_path: bool = True  # found by the loader without RPATH (default dir or ld.so.conf)
-    _names: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    Symbols are kept as loaded — one space-joined string per version node — and split into a
+    set only when a check asks about that node: checking a program touches a handful of nodes
+    of a handful of libraries, so most of a profile is never split.
+    """
+
+    __slots__ = (
+        "_names",
+        "_raw",
+        "_sets",
+        "arch",
+        "default_path",
+        "needed",
+        "package",
+        "paths",
+        "soname",
+        "versions",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        soname: str,
+        arch: str,
+        package: str | None = None,
+        paths: tuple[str, ...] = (),
+        needed: tuple[str, ...] = (),
+        versions: tuple[str, ...] = (),
+        symbols: dict[str, frozenset[str]] | None = None,
+        default_path: bool = True,
+        raw_symbols: dict[str, str] | None = None,
+    ) -> None:
+        self.soname = soname
+        self.arch = arch
+        self.package = package
+        self.paths = paths  # absolute install paths: the file and the symlinks to it
+        self.needed = needed
+        self.versions = versions  # version nodes defined (without the base entry)
+        self.default_path = default_path  # found without RPATH (default dir or ld.so.conf)
+        self._sets: dict[str, frozenset[str]] = dict(symbols or {})
+        self._raw: dict[str, str] = dict(raw_symbols or {})
+        self._names: frozenset[str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Library({self.soname!r}, {self.arch!r}, package={self.package!r})"
+
+    def _set(self, version: str) -> frozenset[str] | None:
+        got = self._sets.get(version)
+        if got is None and version in self._raw:
+            got = self._sets[version] = frozenset(self._raw.pop(version).split())
+        return got
+
+    @property
+    def symbols(self) -> dict[str, frozenset[str]]:
+        """Version node ("" for unversioned) -> exported names."""
+        for version in list(self._raw):
+            self._set(version)
+        return self._sets
+
+    def raw_symbols(self) -> dict[str, str]:
+        """Version node -> sorted, space-joined names: the stored form."""
+        out = dict(self._raw)
+        out.update({v: " ".join(sorted(n)) for v, n in self._sets.items()})
+        return out
 
     def defines(self, name: str, version: str | None) -> bool:
         """Does the library export ``name`` at ``version`` (any version when None)?"""
         if version is None:
             return name in self.all_names()
-        names = self.symbols.get(version)
+        names = self._set(version)
         return names is not None and name in names
 
     def all_names(self) -> frozenset[str]:
         if self._names is None:
-            self._names = frozenset().union(*self.symbols.values()) if self.symbols else frozenset()
+            sets = self.symbols.values()
+            self._names = frozenset().union(*sets) if sets else frozenset()
         return self._names
 
     def symbol_count(self) -> int:
-        return sum(len(v) for v in self.symbols.values())
+        return sum(len(v) for v in self._sets.values()) + sum(
+            raw.count(" ") + 1 for raw in self._raw.values() if raw
+        )
 
 
 @dataclass
@@ -111,7 +166,12 @@ class Profile:
         """The library installed at absolute ``path`` (for absolute RPATH/RUNPATH entries)."""
         if self._by_path is None:
             self._by_path = {p: lib for lib in self.libraries for p in lib.paths}
-        return self._by_path.get(path)
+        # merged /usr: /lib64/x and /usr/lib64/x are the same file
+        for candidate in (path, "/usr" + path, path.removeprefix("/usr")):
+            hit = self._by_path.get(candidate)
+            if hit is not None:
+                return hit
+        return None
 
     def symbol_count(self) -> int:
         return sum(lib.symbol_count() for lib in self.libraries)
@@ -149,7 +209,7 @@ def to_json(profile: Profile) -> dict[str, Any]:
             entry["versions"] = list(lib.versions)
         if not lib.default_path:
             entry["default_path"] = False
-        entry["symbols"] = {v: " ".join(sorted(n)) for v, n in sorted(lib.symbols.items())}
+        entry["symbols"] = dict(sorted(lib.raw_symbols().items()))
         libs.append(entry)
     out: dict[str, Any] = {
         "schema": SCHEMA,
@@ -222,9 +282,7 @@ def from_json(doc: Any, *, subject: str) -> Profile:
                     paths=tuple(entry.get("paths", ())),
                     needed=tuple(entry.get("needed", ())),
                     versions=tuple(entry.get("versions", ())),
-                    symbols={
-                        str(v): frozenset(names.split()) for v, names in entry["symbols"].items()
-                    },
+                    raw_symbols={str(v): str(names) for v, names in entry["symbols"].items()},
                     default_path=bool(entry.get("default_path", True)),
                 )
             )

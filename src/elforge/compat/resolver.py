@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from elforge.compat.create import default_dirs, is_loader
 from elforge.compat.profile import KIND_VERSIONS, Library, Profile
-from elforge.compat.trees import ElfFile, Tree, norm
+from elforge.compat.trees import MAX_ELF_SIZE, ElfFile, Tree, norm
+from elforge.elf.reader import ELF_MAGIC
 from elforge.report.model import Finding, Severity
 
 PRIVATE_NODES = ("GLIBC_PRIVATE",)
@@ -107,20 +109,39 @@ class Provider:
     system: Library | None = None
     policy: bool = False  # allowed by a version profile
 
+    def defines_version(self, node: str) -> bool:
+        if self.bundle is not None:
+            return any(d.name == node for d in self.bundle.info.version_defs)
+        if self.system is not None:
+            return node in self.system.versions
+        return True
+
     def defines(self, name: str, version: str | None) -> bool:
         if self.bundle is not None:
-            for s in self.bundle.info.symbols:
-                if (
-                    s.name == name
-                    and s.defined
-                    and s.binding != "LOCAL"
-                    and (version is None or s.version == version)
-                ):
-                    return True
-            return False
+            table = _exports(self.bundle)
+            return (name, version) in table if version is not None else name in table[None]
         if self.system is not None:
             return self.system.defines(name, version)
         return False
+
+
+_EXPORTS: dict[int, tuple[ElfFile, dict[Any, Any]]] = {}
+
+
+def _exports(f: ElfFile) -> dict[Any, Any]:
+    """(name, version) pairs and, under None, the names an ELF file defines; built once."""
+    cached = _EXPORTS.get(id(f))
+    if cached is not None and cached[0] is f:
+        return cached[1]
+    table: dict[Any, Any] = {None: set()}
+    for s in f.info.symbols:
+        if s.defined and s.binding != "LOCAL":
+            table[(s.name, s.version)] = True
+            table[None].add(s.name)
+    if len(_EXPORTS) > 4096:
+        _EXPORTS.clear()
+    _EXPORTS[id(f)] = (f, table)
+    return table
 
 
 def _expand(entry: str, origin: str, elf_class: int) -> str | None:
@@ -170,6 +191,8 @@ class Checker:
             if d is None:
                 continue
             hit = self.tree.resolve(f"{d}/{soname}" if d else soname)
+            if hit is None and self.tree.kind == "elf" and "ORIGIN" in entry:
+                hit = self.beside(entry, soname, f"{d}/{soname}" if d else soname)
             if hit is not None and hit is not f:
                 return Provider(soname, bundle=hit)
             if "$ORIGIN" not in entry and "${ORIGIN}" not in entry and not self.versions_only:
@@ -188,6 +211,22 @@ class Checker:
             return None
         lib = self.profile.find(f.arch, soname)
         return Provider(soname, system=lib) if lib is not None else None
+
+    def beside(self, entry: str, soname: str, tree_path: str) -> ElfFile | None:
+        """A lone ELF file's $ORIGIN libraries are the files next to it (its real directory,
+        as the loader sees it): read one into the tree when it is there."""
+        origin = Path(self.tree.name).resolve().parent
+        rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", ".")
+        candidate = origin / rel / soname
+        try:
+            with candidate.open("rb") as fh:
+                data = fh.read(MAX_ELF_SIZE)
+        except OSError:
+            return None
+        if not data.startswith(ELF_MAGIC):
+            return None
+        self.tree.add_elf(tree_path, data)
+        return self.tree.resolve(tree_path)
 
     def scope(self, f: ElfFile, direct: list[Provider]) -> list[Provider]:
         """The libraries whose symbols an unversioned reference may bind to: the direct
@@ -276,56 +315,66 @@ class Checker:
         for s in info.symbols:
             if not s.defined and s.version:
                 users.setdefault(s.version, []).append(s.name)
+        lacking: set[str] = set()  # version nodes a needed file does not define
         for vn in info.version_needs:
             prov = providers.get(vn.file) or self.locate(f, vn.file)
-            if prov is not None and prov.bundle is not None:
-                continue
-            if not is_loader(vn.file):
-                self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
             if prov is None:
+                if not is_loader(vn.file):
+                    self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
                 continue
+            if prov.bundle is None and not is_loader(vn.file):
+                self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
             for node in vn.versions:
                 if node in PRIVATE_NODES:
                     names = ", ".join(sorted(users.get(node, []))) or "no symbol"
                     self.finding(Severity.VERIFY, "appcheck.private-version", f"{node}",
                                  f"uses {vn.file}'s private interface ({names}); it may change "
                                  "in any update", f)  # fmt: skip
-                if self.versions_only and prov.policy and not is_loader(vn.file):
+                if prov.policy:
                     assert p.policy is not None
-                    if not p.policy.version_allowed(f.arch, node):
-                        for name in sorted(users.get(node, [])) or [None]:  # type: ignore[list-item]
-                            self.miss(
-                                f,
-                                Missing(f.path, vn.file, name, node, "version-missing"),
-                                Severity.BAD,
-                                f"{node} of {vn.file} is newer than {p.name}",
-                            )
+                    if is_loader(vn.file) or p.policy.version_allowed(f.arch, node):
+                        continue
+                    why = f"{node} of {vn.file} is newer than {p.name}"
+                elif self.versions_only or prov.defines_version(node):
+                    continue
+                else:
+                    why = f"{vn.file} on {p.name} does not define version {node}"
+                lacking.add(node)
+                owner = prov.system.package if prov.system else None
+                for name in sorted(users.get(node, [])) or [None]:  # type: ignore[list-item]
+                    m = Missing(f.path, vn.file, name, node, "version-missing", owner)
+                    self.miss(f, m, Severity.BAD, why)
         if self.versions_only:
             self.check_blacklist(f, providers)
-            return  # fmt: skip
-        vermap = {v: vn.file for vn in info.version_needs for v in vn.versions}
+            return
+        # The loader binds name@node to whichever object in scope defines it (glibc's
+        # libpthread.so.0 stub names GLIBC_2.3.3, libc.so.6 has the symbols): search the scope.
+        vermap: dict[str, list[str]] = {}
+        for vn in info.version_needs:
+            for v in vn.versions:
+                vermap.setdefault(v, []).append(vn.file)
         scope: list[Provider] | None = None
         unchecked = 0
         for s in info.symbols:
             if s.defined or s.binding == "LOCAL":
                 continue
             weak = s.binding == "WEAK"
-            if s.version:
-                lib_name = vermap.get(s.version)
-                if lib_name is None:
+            if s.version and s.version in lacking:
+                continue  # reported with its version node
+            if s.version and s.version in vermap:
+                if scope is None:
+                    scope = self.scope(f, list(providers.values()))
+                if any(q.defines(s.name, s.version) for q in scope):
                     continue
-                prov = providers.get(lib_name) or self.locate(f, lib_name)
-                if prov is None or prov.policy:
-                    continue
-                if prov.defines(s.name, s.version):
-                    continue
-                have = prov.system.versions if prov.system else ()
-                reason = "symbol-missing" if s.version in have else "version-missing"
-                owner = prov.system.package if prov.system else None
-                self.miss(f, Missing(f.path, lib_name, s.name, s.version, reason, owner),
+                if not any(n in providers for n in vermap[s.version]):
+                    continue  # its library is missing, and reported
+                lib_name = vermap[s.version][0]
+                first = providers.get(lib_name)
+                owner = first.system.package if first and first.system else None
+                self.miss(f, Missing(f.path, lib_name, s.name, s.version, "symbol-missing", owner),
                           Severity.INFO if weak else Severity.BAD,
-                          f"{lib_name} on {p.name} does not define {s.name}@{s.version}"
-                          + (" (weak reference)" if weak else ""))  # fmt: skip
+                          f"nothing on {p.name} defines {s.name}@{s.version} (needed from "
+                          f"{lib_name})" + (" (weak reference)" if weak else ""))  # fmt: skip
                 continue
             if scope is None:
                 scope = self.scope(f, list(providers.values()))

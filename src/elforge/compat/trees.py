@@ -63,7 +63,15 @@ class Tree:
                 return hit
             target = self.links.get(path)
             if target is None:
-                return None
+                # a symlinked directory on the way (lib -> usr/lib)
+                parts = path.split("/")
+                for i in range(len(parts) - 1, 0, -1):
+                    dir_target = self.links.get("/".join(parts[:i]))
+                    if dir_target is not None:
+                        target = norm(dir_target + "/" + "/".join(parts[i:]))
+                        break
+                else:
+                    return None
             path = target
         return None
 
@@ -123,17 +131,20 @@ def read_root_dirs(root: Path, dirs: list[str]) -> Tree:
     subdirectories); a directory reached twice through a symlink is read once."""
     tree = Tree(str(root), "root")
     done: set[str] = set()
+    for top in ("lib", "lib64", "lib32", "libx32", "bin", "sbin"):
+        if (root / top).is_symlink():
+            tree.links[top] = link_target(top, os.readlink(root / top))
     for d in dirs:
-        rel_dir = norm(d)
-        full_dir = root / rel_dir
-        if full_dir.is_symlink():
-            tree.links[rel_dir] = link_target(rel_dir, os.readlink(full_dir))
+        full_dir = root / norm(d)
         if not full_dir.is_dir():
             continue
         real = os.path.realpath(full_dir)
         if real in done:
             continue
         done.add(real)
+        # record files under their real path (/lib -> usr/lib on merged-/usr systems)
+        real_rel = os.path.relpath(real, os.path.realpath(root))
+        rel_dir = norm(d) if real_rel.startswith("..") else norm(real_rel)
         try:
             names = sorted(os.listdir(full_dir))
         except OSError as exc:
