@@ -61,7 +61,6 @@ class Missing:
             "reason": self.reason,
             "file": self.file,
             "package": self.package,
-            "blocking": self.blocking,
         }
         if self.provided_by:
             out["provided_by"] = self.provided_by
@@ -173,7 +172,8 @@ class Checker:
 
     def miss(self, f: ElfFile, m: Missing, sev: Severity, message: str) -> None:
         m.blocking = sev is Severity.BAD
-        self.result.missing.append(m)
+        if m.blocking:  # a weak reference that stays unresolved is only a finding
+            self.result.missing.append(m)
         remedy = ""
         if m.package:
             remedy = f"{m.library} comes from {m.package} on {self.profile.name}"
