@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from elforge.compat.profile import KIND_VERSIONS, Profile, VersionPolicy
+from elforge.compat.platform import split_version_node, version_key
+from elforge.compat.profile import KIND_VERSIONS, TRACKED_PREFIXES, Profile, VersionPolicy
 from elforge.errors import FormatError
 
 
@@ -61,7 +62,19 @@ def import_policy(path: Path, name: str) -> Profile:
         kind=KIND_VERSIONS,
         source=f"{path}#{pol['name']}",
         arches=tuple(sorted(symbol_versions)),
-        highest={},
+        highest=_highest(symbol_versions),
         policy=policy,
         priority=int(pol.get("priority", 0)),
     )
+
+
+def _highest(symbol_versions: dict[str, dict[str, frozenset[str]]]) -> dict[str, str]:
+    """The highest GLIBC, GLIBCXX and CXXABI tag the policy allows on any architecture."""
+    best: dict[str, str] = {}
+    for prefixes in symbol_versions.values():
+        for prefix in TRACKED_PREFIXES:
+            for node in prefixes.get(prefix, ()):
+                number = split_version_node(node)[1]
+                if prefix not in best or version_key(number) > version_key(best[prefix]):
+                    best[prefix] = number
+    return best

@@ -28,7 +28,7 @@ def build_summary(profile: Profile, path: Path, problems: list[tuple[str, str]])
     findings = [Finding(Severity.VERIFY, "profile.unreadable", f, p) for f, p in problems]
     summary: list[tuple[str, Any]] = [
         ("profile", f"{path} ({profile.kind})"),
-        ("libraries", len(profile.libraries)),
+        ("libraries", len(profile.policy.libraries) if profile.policy else len(profile.libraries)),
         ("symbols", profile.symbol_count()),
         ("architectures", ", ".join(profile.arches) or "-"),
         ("highest", ", ".join(f"{k}_{v}" for k, v in sorted(profile.highest.items())) or "-"),
