@@ -82,6 +82,9 @@ def test_same_verdict_as_auditwheel(testdata: Path, manylinux: list[Profile], in
     }
     external = {m.library for m in newest.missing if m.reason == "library-missing"}
     assert external == set(expected["external_libs"]), wheel.name
+    codes = {f.code for f in newest.findings}
+    assert ("appcheck.python-ucs2" in codes) == expected["ucs2"], wheel.name
+    assert ("appcheck.python-fpectl" in codes) == expected["pyfpe"], wheel.name
 
 
 def test_cli_names_the_blacklisted_symbols(testdata: Path, tmp_path: Path) -> None:

@@ -41,7 +41,12 @@ def appcheck(
 ) -> None:
     """Check that every needed library, version and symbol is there. Exit 0 compatible, 8 not."""
     profiles = [_against(p) for p in against]
-    verdict = run_appcheck(targets, profiles)
+    bar = progress()
+    bar.start(f"checking {len(targets)} targets", len(profiles))
+    try:
+        verdict = run_appcheck(targets, profiles, advance=lambda label: bar.advance(note=label))
+    finally:
+        bar.finish()
     emit(build_report(verdict), fmt, output)
     if verdict.target_errors:
         raise typer.Exit(1)

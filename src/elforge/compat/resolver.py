@@ -346,6 +346,7 @@ class Checker:
                     self.miss(f, m, Severity.BAD, why)
         if self.versions_only:
             self.check_blacklist(f, providers)
+            self.check_python_abi(f)
             return
         # The loader binds name@node to whichever object in scope defines it (glibc's
         # libpthread.so.0 stub names GLIBC_2.3.3, libc.so.6 has the symbols): search the scope.
@@ -443,6 +444,20 @@ class Checker:
                     Severity.BAD,
                     f"{name} of {soname} is not allowed by {self.profile.name}",
                 )
+
+    def check_python_abi(self, f: ElfFile) -> None:
+        """auditwheel's Python-specific rules for manylinux: no narrow-unicode (UCS2) Python 2
+        build, no ``PyFPE_jbuf`` (fpectl builds)."""
+        undefined = {s.name for s in f.info.symbols if not s.defined}
+        ucs2 = sorted(n for n in undefined if n.startswith("PyUnicodeUCS2_"))
+        if ucs2:
+            self.finding(Severity.BAD, "appcheck.python-ucs2", ucs2[0],
+                         f"built against a narrow-unicode (UCS2) Python ({len(ucs2)} symbols); "
+                         f"{self.profile.name} requires UCS4", f)  # fmt: skip
+        if "PyFPE_jbuf" in undefined:
+            self.finding(Severity.BAD, "appcheck.python-fpectl", "PyFPE_jbuf",
+                         f"uses PyFPE_jbuf (an fpectl Python build), not allowed by "
+                         f"{self.profile.name}", f)  # fmt: skip
 
     def elsewhere(self, soname: str) -> str | None:
         """The package owning ``soname`` for another architecture, if any (a hint)."""
