@@ -117,3 +117,38 @@ def test_machine_must_fit(tmp_path: Path, testdata: Path) -> None:
     assert code == 8
     finding = doc["targets"][0]["findings"][0]
     assert finding["code"] == "appcheck.machine" and "aarch64" in finding["message"]
+
+
+def test_rpath_is_inherited_and_lone_files_see_their_origin(tmp_path: Path) -> None:
+    """bin/prog has DT_RPATH $ORIGIN/../lib; lib/liba.so.1 needs lib/libb.so.1 and has no
+    RPATH of its own: ld.so finds libb through prog's RPATH. A lone ELF file's $ORIGIN is
+    its directory on disk."""
+    app = tmp_path / "app"
+    (app / "lib").mkdir(parents=True)
+    (app / "bin").mkdir()
+    libb = build_dso(app / "lib", "libb.so.1", "libb.so.1", "int b(void) { return 2; }\n",
+                     "B_1 { global: b; local: *; };\n")  # fmt: skip
+    liba = gcc(app / "lib" / "liba.so.1", "int b(void);\nint a(void) { return b(); }\n",
+               "-shared", "-nostdlib", "-Wl,-soname,liba.so.1", str(libb))  # fmt: skip
+    assert read_elf_file(liba).rpath == () and read_elf_file(liba).needed == ("libb.so.1",)
+    gcc(app / "bin" / "prog.so", "int a(void);\nint main_(void) { return a(); }\n", "-shared",
+        "-nostdlib", str(liba), "-Wl,-rpath,$ORIGIN/../lib", "-Wl,--disable-new-dtags")  # fmt: skip
+    prog = app / "bin" / "prog.so"
+    assert read_elf_file(prog).rpath == ("$ORIGIN/../lib",)
+    other = build_dso(tmp_path, "libq.so.1", "libq.so.1", "int q(void) { return 1; }\n",
+                      "{ global: q; local: *; };\n")  # fmt: skip
+    empty = make_root(tmp_path, {"libq.so.1": other})  # nothing the application needs
+    code, doc = check(app, empty)
+    assert code == 0, doc["targets"][0]["missing"]
+    assert doc["targets"][0]["bundled_libraries"] == ["liba.so.1", "libb.so.1"]
+    # the lone file finds liba beside it (../lib) and libb through its inherited RPATH
+    code, doc = check(prog, empty)
+    assert code == 0, doc["targets"][0]["missing"]
+    # with DT_RUNPATH instead, nothing is inherited: liba cannot find libb
+    gcc(prog, "int a(void);\nint main_(void) { return a(); }\n", "-shared", "-nostdlib",
+        str(liba), "-Wl,-rpath,$ORIGIN/../lib", "-Wl,--enable-new-dtags")  # fmt: skip
+    code, doc = check(app, empty)
+    assert code == 8
+    assert [(m["file"], m["library"]) for m in doc["targets"][0]["missing"]] == [
+        ("lib/liba.so.1", "libb.so.1")
+    ]

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from elforge.compat.create import default_dirs, is_loader
@@ -161,6 +160,7 @@ class Checker:
         self.versions_only = profile.kind == KIND_VERSIONS
         self.result = TargetResult(tree.name, tree.kind, files=len(tree.files))
         self._defaults = default_dirs()
+        self.inherited: dict[str, list[tuple[str, bool]]] = {}
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -182,21 +182,39 @@ class Checker:
 
     # -- resolution ---------------------------------------------------------------------------
 
-    def locate(self, f: ElfFile, soname: str) -> Provider | None:
+    def search_dirs(self, f: ElfFile) -> list[tuple[str, bool]]:
+        """(tree directory, $ORIGIN-based) in ld.so's order: without DT_RUNPATH the file's
+        DT_RPATH, then the DT_RPATH of the objects that load it; then DT_RUNPATH."""
         info = f.info
         origin = posixpath.dirname(f.path)
-        dirs = (() if info.runpath else info.rpath) + info.runpath
-        for entry in dirs:
-            d = _expand(entry, origin, info.elf_class)
-            if d is None:
-                continue
-            hit = self.tree.resolve(f"{d}/{soname}" if d else soname)
-            if hit is None and self.tree.kind == "elf" and "ORIGIN" in entry:
-                hit = self.beside(entry, soname, f"{d}/{soname}" if d else soname)
+        out: list[tuple[str, bool]] = []
+        if not info.runpath:
+            out += self._expand_all(info.rpath, origin, info.elf_class)
+            out += self.inherited.get(f.path, [])
+        out += self._expand_all(info.runpath, origin, info.elf_class)
+        return out
+
+    @staticmethod
+    def _expand_all(
+        entries: tuple[str, ...], origin: str, elf_class: int
+    ) -> list[tuple[str, bool]]:
+        out = []
+        for entry in entries:
+            d = _expand(entry, origin, elf_class)
+            if d is not None:
+                out.append((d, "ORIGIN" in entry))
+        return out
+
+    def locate(self, f: ElfFile, soname: str) -> Provider | None:
+        for d, origin_based in self.search_dirs(f):
+            path = f"{d}/{soname}" if d else soname
+            hit = self.tree.resolve(path)
+            if hit is None and self.tree.kind == "elf" and origin_based:
+                hit = self.beside(path)
             if hit is not None and hit is not f:
                 return Provider(soname, bundle=hit)
-            if "$ORIGIN" not in entry and "${ORIGIN}" not in entry and not self.versions_only:
-                lib = self.profile.find_path(f"/{d}/{soname}")
+            if not origin_based and not self.versions_only:
+                lib = self.profile.find_path(f"/{path}")
                 if lib is not None:
                     return Provider(soname, system=lib)
         if self.tree.kind in ("rpm", "root"):
@@ -212,14 +230,34 @@ class Checker:
         lib = self.profile.find(f.arch, soname)
         return Provider(soname, system=lib) if lib is not None else None
 
-    def beside(self, entry: str, soname: str, tree_path: str) -> ElfFile | None:
-        """A lone ELF file's $ORIGIN libraries are the files next to it (its real directory,
-        as the loader sees it): read one into the tree when it is there."""
-        origin = Path(self.tree.name).resolve().parent
-        rel = entry.replace("${ORIGIN}", "$ORIGIN").replace("$ORIGIN", ".")
-        candidate = origin / rel / soname
+    def inherit_rpaths(self) -> None:
+        """Propagate DT_RPATH down the dependency tree inside the target, as ld.so does for
+        objects without DT_RUNPATH (a program's RPATH also finds its libraries' libraries)."""
+        queue = [f for f in self.tree.files if f.info.rpath and not f.info.runpath]
+        for _ in range(10_000):
+            if not queue:
+                break
+            g = queue.pop()
+            passed = self._expand_all(g.info.rpath, posixpath.dirname(g.path), g.info.elf_class)
+            passed += self.inherited.get(g.path, [])
+            for soname in g.info.needed:
+                prov = self.locate(g, soname)
+                if prov is None or prov.bundle is None or prov.bundle is g:
+                    continue
+                h = prov.bundle
+                if h.info.runpath:
+                    continue
+                have = self.inherited.setdefault(h.path, [])
+                new = [d for d in passed if d not in have]
+                if new:
+                    have.extend(new)
+                    queue.append(h)
+
+    def beside(self, tree_path: str) -> ElfFile | None:
+        """A lone ELF file's $ORIGIN libraries are the files next to it on disk (its tree
+        paths are real absolute paths): read one into the tree when it is there."""
         try:
-            with candidate.open("rb") as fh:
+            with open("/" + tree_path, "rb") as fh:
                 data = fh.read(MAX_ELF_SIZE)
         except OSError:
             return None
@@ -255,6 +293,7 @@ class Checker:
     # -- the checks ---------------------------------------------------------------------------
 
     def check(self) -> TargetResult:
+        self.inherit_rpaths()
         for path, problem in self.tree.errors:
             self.result.findings.append(
                 Finding(Severity.BAD, "appcheck.bad-elf", path, problem, layer="appcheck",

@@ -101,7 +101,7 @@ def link_target(link_path: str, target: str) -> str:
 
 
 def read_elf_target(path: Path) -> Tree:
-    """A single ELF file: its own directory is its ``$ORIGIN``."""
+    """A single ELF file: its real directory on disk is its ``$ORIGIN``."""
     tree = Tree(str(path), "elf")
     try:
         data = path.read_bytes()
@@ -110,7 +110,8 @@ def read_elf_target(path: Path) -> Tree:
     if not data.startswith(ELF_MAGIC):
         raise FormatError("not an ELF file, RPM, wheel or directory", subject=path)
     info = read_elf(data, name=str(path))  # a broken single file is the target's error
-    tree.files.append(ElfFile(path.name, info, arch_of(info, e_flags(data))))
+    # its tree path is its real absolute path, so $ORIGIN leads to the files beside it
+    tree.files.append(ElfFile(norm(str(path.resolve())), info, arch_of(info, e_flags(data))))
     return tree
 
 
