@@ -203,3 +203,29 @@ def test_every_format(distros: Distros, profiles: tuple[Path, Path], fmt: str,
     assert "x_two" in out.read_text()
     r = run_cli("-q", "profile", "diff", str(profiles[1]), str(profiles[0]), "--format", fmt)
     assert r.exit_code == 8 and "x_two" in r.stdout
+
+
+def test_repository_with_several_builds_keeps_the_newest(distros: Distros, tmp_path: Path) -> None:
+    repo = tmp_path / "repo" / "Packages"
+    repo.mkdir(parents=True)
+    for rpm in [*distros.old_dir.glob("*.rpm"), *distros.new_dir.glob("*.rpm")]:
+        shutil.copy2(rpm, repo / rpm.name)
+    out = tmp_path / "repo.json"
+    assert run_cli("-q", "profile", "create", str(repo.parent), "-o", str(out)).exit_code == 0
+    libx = load(out).find("x86_64", "libx.so.1")
+    assert libx is not None and libx.package == "libx-2.0-1.x86_64"
+    assert "LIBX_2.0" in libx.versions
+
+
+def test_ld_so_conf_directories_are_in_the_default_path(distros: Distros, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "etc/ld.so.conf.d").mkdir(parents=True)
+    (root / "usr/lib64").mkdir(parents=True)
+    (root / "opt/xlib").mkdir(parents=True)
+    (root / "etc/ld.so.conf.d/xlib.conf").write_text("# private libraries\n/opt/xlib\n")
+    shutil.copy2(distros.new_libx, root / "opt/xlib/libx.so.1")
+    shutil.copy2(distros.old_libc, root / "usr/lib64/libc.so.6")
+    out = tmp_path / "root.json"
+    assert run_cli("-q", "profile", "create", str(root), "-o", str(out)).exit_code == 0
+    libx = load(out).find("x86_64", "libx.so.1")
+    assert libx is not None and libx.paths == ("/opt/xlib/libx.so.1",) and libx.default_path
