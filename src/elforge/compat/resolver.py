@@ -211,7 +211,8 @@ class Checker:
             hit = self.tree.resolve(path)
             if hit is None and self.tree.kind == "elf" and origin_based:
                 hit = self.beside(path)
-            if hit is not None and hit is not f:
+            # ld.so skips a file of another class or machine and goes on searching
+            if hit is not None and hit is not f and hit.arch == f.arch:
                 return Provider(soname, bundle=hit)
             if not origin_based and not self.versions_only:
                 lib = self.profile.find_path(f"/{path}")
@@ -299,10 +300,11 @@ class Checker:
                 Finding(Severity.BAD, "appcheck.bad-elf", path, problem, layer="appcheck",
                         location=path)
             )  # fmt: skip
-        for f in self.tree.files:
+        for f in self.tree.files:  # grows while a lone file's $ORIGIN libraries are read
             if f.info.type in ("REL", "CORE"):
                 continue
             self.check_file(f)
+        self.result.files = len(self.tree.files)
         return self.result
 
     def machine_fits(self, f: ElfFile) -> bool:
