@@ -151,3 +151,14 @@ def test_profile_create_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.stderr
     problems = json.loads(r.stdout)["problems"]
     assert problems[0]["file"].endswith("broken-1-1.x86_64.rpm")
+
+
+def test_debug_files_are_not_checked_or_profiled(tmp_path: Path, profile: Path) -> None:
+    """Separate debug files (NOBITS sections, so 'truncated' to a plain reader) are skipped."""
+    lib = build_dso(tmp_path, "libx.so.1", "libx.so.1", LIBX_C, LIBX_OLD_MAP)
+    tree = tmp_path / "pkg" / "usr/lib/debug/usr/lib64"
+    tree.mkdir(parents=True)
+    (tree / "libx.so.1-1.0.debug").write_bytes(lib.read_bytes()[:300])
+    r = run_cli("-q", "appcheck", str(tmp_path / "pkg"), "--against", str(profile), "-f", "json")
+    assert r.exit_code == 0, r.stdout
+    assert json.loads(r.stdout)["targets"][0]["elf_files"] == 0

@@ -45,6 +45,8 @@ class Tree:
     _by_path: dict[str, ElfFile] | None = field(default=None, repr=False)
 
     def add_elf(self, path: str, data: bytes, *, package: str | None = None) -> None:
+        if is_debug_path(path):
+            return  # separate debug files: never loaded, their sections are NOBITS
         try:
             info = read_elf(data, name=f"{self.name}:{path}" if self.kind != "elf" else self.name)
         except FormatError as exc:
@@ -74,6 +76,10 @@ class Tree:
                     return None
             path = target
         return None
+
+
+def is_debug_path(path: str) -> bool:
+    return path.endswith(".debug") or "usr/lib/debug/" in path or path.startswith("usr/lib/debug")
 
 
 def norm(path: str) -> str:
@@ -162,7 +168,9 @@ def _read_dir_entry(tree: Tree, full: str, rel: str) -> None:
         if stat.S_ISLNK(st.st_mode):
             tree.links[rel] = link_target(rel, os.readlink(full))
             return
-        if not stat.S_ISREG(st.st_mode) or st.st_size < 4 or st.st_size > MAX_ELF_SIZE:
+        if not stat.S_ISREG(st.st_mode) or not 4 <= st.st_size <= MAX_ELF_SIZE:
+            return
+        if is_debug_path(rel):
             return
         with open(full, "rb") as fh:
             if fh.read(4) != ELF_MAGIC:
@@ -188,7 +196,7 @@ def read_rpm(path: Path) -> Tree:
         if member.is_link and member.linkto is not None:
             tree.links[rel] = link_target(rel, member.linkto)
             continue
-        if reader is None or not member.is_reg or member.size < 4:
+        if reader is None or not member.is_reg or member.size < 4 or is_debug_path(rel):
             continue
         first = reader.read(4)
         if first != ELF_MAGIC:
