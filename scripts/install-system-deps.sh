@@ -4,7 +4,7 @@
 # oracle). Debian/Ubuntu through apt-get, Fedora/EL through dnf. Idempotent and quiet.
 set -euo pipefail
 
-need=(rpmbuild rpmspec rpm2cpio rpmkeys abipkgdiff abidiff installcheck createrepo_c git patch cpio bwrap gpg)
+need=(rpmbuild rpmspec rpm2cpio rpmkeys rpmsign gpgconf abipkgdiff abidiff installcheck createrepo_c git patch cpio bwrap gpg)
 missing=0
 for tool in "${need[@]}"; do command -v "$tool" >/dev/null 2>&1 || missing=1; done
 [ -e /usr/lib/python3/dist-packages/rpm/__init__.py ] || [ -e /usr/lib64/python3*/site-packages/rpm/__init__.py ] || missing=1

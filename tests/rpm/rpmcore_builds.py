@@ -20,7 +20,6 @@ Version:        1.0
 Release:        3.el9_4.alma.1
 Summary:        A tiny package built by the elforge tests
 License:        MIT
-BuildArch:      x86_64
 Source0:        hello.c
 Requires:       coreutils >= 8
 Recommends:     less

@@ -12,8 +12,12 @@ from elforge import __version__
 from elforge.cli import abi as abi_cmd
 from elforge.cli import appcheck as appcheck_cmd
 from elforge.cli import kabi as kabi_cmd
+from elforge.cli import patch as patch_cmd
 from elforge.cli import profile as profile_cmd
+from elforge.cli import rpm as rpm_cmd
+from elforge.cli import scan as scan_cmd
 from elforge.cli import security as security_cmd
+from elforge.cli import sources as sources_cmd
 from elforge.cli import vercmp as vercmp_cmd
 from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
@@ -55,8 +59,13 @@ app.command("vercmp")(vercmp_cmd.vercmp)
 app.add_typer(abi_cmd.app, name="abi")
 app.add_typer(profile_cmd.app, name="profile")
 app.command("appcheck")(appcheck_cmd.appcheck)
+app.add_typer(rpm_cmd.app, name="rpm")
 app.add_typer(kabi_cmd.app, name="kabi")
 app.add_typer(security_cmd.app)
+app.add_typer(patch_cmd.app, name="patch")
+app.command("scan")(scan_cmd.scan)
+app.command("import")(sources_cmd.import_)
+app.command("sbom")(sources_cmd.sbom)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,15 +9,12 @@ from typing import Annotated
 import typer
 
 from elforge.errors import FormatError
-from elforge.rpm.nevra import EVR
-from elforge.rpm.vercmp import rpmvercmp
+from elforge.rpm.vercmp import compare_labels
 
 
 def _compare(a: str, b: str) -> int:
     """EVR comparison when either side carries an epoch or a release, else plain rpmvercmp."""
-    if ":" in a or ":" in b or "-" in a or "-" in b:
-        return EVR.parse(a).compare(EVR.parse(b))
-    return rpmvercmp(a, b)
+    return compare_labels(a, b)
 
 
 def vercmp(

@@ -18,8 +18,9 @@ naming the file.
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import createrepo_c as cr
 
@@ -158,6 +159,38 @@ class RpmHeader:
     @property
     def name(self) -> str:
         return self.nevra.name
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values (the ``packages[]`` entries of ``elforge.rpm-info/1``)."""
+        n = self.nevra
+        out: dict[str, Any] = {
+            "file": str(self.path),
+            "nevra": str(n),
+            "name": n.name,
+            "epoch": n.epoch,
+            "version": n.version,
+            "release": n.release,
+            "arch": n.arch,
+            "sha256": self.sha256,
+            "summary": self.summary,
+            "description": self.description,
+            "license": self.license,
+            "url": self.url,
+            "vendor": self.vendor,
+            "packager": self.packager,
+            "buildhost": self.buildhost,
+            "buildtime": self.buildtime,
+            "sourcerpm": self.sourcerpm,
+            "signature_key_id": self.signature_key_id,
+            "payload_compressor": self.payload_compressor,
+            "payload_format": self.payload_format,
+            "header_range": [self.header_start, self.header_end],
+        }
+        for kind in DEPENDENCY_TAGS:
+            out[kind] = [asdict(d) for d in getattr(self, kind)]
+        out["files"] = [asdict(f) for f in self.files]
+        out["changelog"] = [asdict(c) for c in self.changelog]
+        return out
 
 
 def _dependencies(header: Header, kind: str) -> tuple[Dependency, ...]:

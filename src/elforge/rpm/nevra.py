@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import total_ordering
 
 from elforge.errors import FormatError
-from elforge.rpm.vercmp import evrcmp
+from elforge.rpm.vercmp import evrcmp, split_evr
 
 # Architectures that may end a binary RPM file name or a NEVRA label.
 KNOWN_ARCHES = frozenset(
@@ -33,23 +33,7 @@ class EVR:
     @classmethod
     def parse(cls, text: str) -> EVR:
         """Parse ``[epoch:]version[-release]`` as rpm does (the last ``-`` starts the release)."""
-        text = text.strip()
-        if not text:
-            raise FormatError("empty EVR")
-        epoch = 0
-        if ":" in text:
-            e, _, text = text.partition(":")
-            if not e.isdigit():
-                raise FormatError(f"epoch {e!r} is not a number", subject=text)
-            epoch = int(e)
-        version, sep, release = text.rpartition("-")
-        if not sep:
-            version, release_opt = text, None
-        else:
-            release_opt = release
-        if not version:
-            raise FormatError(f"no version in EVR {text!r}")
-        return cls(epoch, version, release_opt)
+        return cls(*split_evr(text))
 
     def __str__(self) -> str:
         prefix = f"{self.epoch}:" if self.epoch else ""

@@ -28,6 +28,7 @@ from typing import BinaryIO, Protocol
 import zstandard
 
 from elforge.errors import FormatError, UnsafePayloadError
+from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.structure import file_paths, read_structure, sniff_compressor
 
 CHUNK = 1 << 20
@@ -36,6 +37,8 @@ TRAILER = "TRAILER!!!"
 MAX_NAME = 4096  # PATH_MAX: longer names are a damaged or hostile archive
 ELF_MAGIC = b"\x7fELF"
 _TAG_PAYLOADCOMPRESSOR = 1125
+_TAG_FILEFLAGS = 1037
+_RPMFILE_GHOST = 1 << 6
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ def normalise_member_path(name: str, subject: str, package_files: Callable[[], s
     members by the absolute path of the header's file list; rpm accepts those because they
     match a file of the package, and so do we, below the target like every other member.
     """
+    if "\0" in name:
+        raise UnsafePayloadError(f"member {name!r}: NUL byte in the name", subject=subject)
     parts = [p for p in name.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise UnsafePayloadError(f"member {name!r}: '..' in the path refused", subject=subject)
@@ -177,7 +182,15 @@ def _hex_fields(header: bytes, subject: str) -> list[int]:
 def iter_members(
     rpm: Path, *, limits: Limits = Limits()
 ) -> Iterator[tuple[Member, MemberReader | None]]:
-    """Stream the payload's members; regular files come with a reader for their data."""
+    """Stream the payload's members; regular files come with a reader for their data.
+
+    The reader (a file-like ``read(size=-1)``, plus ``drain()``) is valid until the next
+    member; what is left unread is skipped.
+    """
+    yield from _members(rpm, limits)
+
+
+def _members(rpm: Path, limits: Limits) -> Iterator[tuple[Member, MemberReader | None]]:
     rpm = Path(rpm)
     subject = str(rpm)
     try:
@@ -262,8 +275,10 @@ def iter_members(
                 # GNU cpio and rpm checksum regular file data only
                 target = MemberReader(stream, size, name, crc=False)
                 linkto = target.read().decode("utf-8", errors="surrogateescape")
-                if not linkto:
-                    raise FormatError(f"member {name!r}: empty symlink target", subject=subject)
+                if not linkto or "\0" in linkto:
+                    raise FormatError(
+                        f"member {name!r}: empty symlink target or NUL byte in it", subject=subject
+                    )
                 _finish(target, False, check, size, name, subject, stream)
             elif kind == stat.S_IFDIR and size:
                 raise FormatError(f"member {name!r}: directory with data", subject=subject)
@@ -450,20 +465,46 @@ def extract(
     select: Callable[[Member], bool] | None = None,
     select_content: Callable[[Member, bytes], bool] | None = None,
     limits: Limits = Limits(),
+    progress: Progress = NO_PROGRESS,
 ) -> list[Member]:
     """Extract the payload of ``rpm`` into ``dest``; return the members written.
 
     ``select`` chooses by member; ``select_content`` (e.g. :func:`is_elf`) also sees the
     first bytes of a regular file.  Parent directories of chosen members are created.
+    ``progress`` advances once per payload member.
     """
     rpm, dest = Path(rpm), Path(dest)
+    progress.start(f"extracting {rpm.name}", payload_member_count(rpm))
+    try:
+        return _extract(rpm, dest, select, select_content, limits, progress)
+    finally:
+        progress.finish()
+
+
+def payload_member_count(rpm: Path) -> int:
+    """How many members the payload should have: the header's files minus ghosts."""
+    header = read_structure(rpm).header
+    flags = header.ints(_TAG_FILEFLAGS)
+    paths = file_paths(header)
+    return sum(1 for i in range(len(paths)) if not (i < len(flags) and flags[i] & _RPMFILE_GHOST))
+
+
+def _extract(
+    rpm: Path,
+    dest: Path,
+    select: Callable[[Member], bool] | None,
+    select_content: Callable[[Member, bytes], bool] | None,
+    limits: Limits,
+    progress: Progress,
+) -> list[Member]:
     dest.mkdir(parents=True, exist_ok=True)
     tree = _Tree(os.open(dest, os.O_RDONLY | os.O_DIRECTORY), str(rpm))
     written: list[Member] = []
     # hard links: rpm sends a group's data with its last member, the others empty
     pending: dict[int, list[Member]] = {}
     try:
-        for member, reader in iter_members(rpm, limits=limits):
+        for member, reader in _members(rpm, limits):
+            progress.advance()
             if not member.path:
                 continue  # the archive root itself
             if member.is_reg and reader is not None:

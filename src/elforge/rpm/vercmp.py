@@ -9,97 +9,92 @@ one, and when one string runs out the one with segments left is newer.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
+from elforge.errors import FormatError
 
-def _isalnum(c: str) -> bool:
-    return ("0" <= c <= "9") or ("a" <= c <= "z") or ("A" <= c <= "Z")
-
-
-def _isdigit(c: str) -> bool:
-    return "0" <= c <= "9"
-
-
-def _isalpha(c: str) -> bool:
-    return ("a" <= c <= "z") or ("A" <= c <= "Z")
+# librpm's segments: runs of ASCII digits, runs of ASCII letters, and each ~ or ^ on its
+# own; everything else only separates them.  Tokenising with one C-level regex call per
+# string, then comparing token lists, is ~1.7x faster than walking characters in Python
+# (measured in bench/rpm_formats.py) and gives identical results (tests/rpm/test_vercmp.py).
+_segments = re.compile(r"[0-9]+|[A-Za-z]+|[~^]").findall
 
 
-@lru_cache(maxsize=65536)
-def rpmvercmp(a: str, b: str) -> int:
-    """Compare two version or release strings the way librpm does: -1, 0 or 1."""
+def rpmvercmp_uncached(a: str, b: str) -> int:
+    """:func:`rpmvercmp` without the cache (for one-off comparisons of many distinct pairs)."""
     if a == b:
         return 0
-    i = j = 0
-    la, lb = len(a), len(b)
-    while i < la or j < lb:
-        # skip separators (anything that is not alphanumeric, tilde or caret)
-        while i < la and not _isalnum(a[i]) and a[i] not in "~^":
-            i += 1
-        while j < lb and not _isalnum(b[j]) and b[j] not in "~^":
-            j += 1
-
-        # tilde: sorts before everything, including the end of the string
-        a_tilde = i < la and a[i] == "~"
-        b_tilde = j < lb and b[j] == "~"
-        if a_tilde or b_tilde:
-            if not a_tilde:
-                return 1
-            if not b_tilde:
-                return -1
-            i += 1
-            j += 1
+    sa, sb = _segments(a), _segments(b)
+    for x, y in zip(sa, sb, strict=False):
+        if x == y:
             continue
-
-        # caret: like tilde, except that the end of the other string sorts first
-        a_caret = i < la and a[i] == "^"
-        b_caret = j < lb and b[j] == "^"
-        if a_caret or b_caret:
-            if i >= la:
-                return -1
-            if j >= lb:
-                return 1
-            if not a_caret:
-                return 1
-            if not b_caret:
-                return -1
-            i += 1
-            j += 1
-            continue
-
-        if not (i < la and j < lb):
-            break
-
-        si, sj = i, j
-        if _isdigit(a[i]):
-            while i < la and _isdigit(a[i]):
-                i += 1
-            while j < lb and _isdigit(b[j]):
-                j += 1
-            isnum = True
-        else:
-            while i < la and _isalpha(a[i]):
-                i += 1
-            while j < lb and _isalpha(b[j]):
-                j += 1
-            isnum = False
-
-        seg_a, seg_b = a[si:i], b[sj:j]
-        if not seg_b:
-            # segments of different kinds: the numeric one is newer
-            return 1 if isnum else -1
-
-        if isnum:
-            seg_a = seg_a.lstrip("0")
-            seg_b = seg_b.lstrip("0")
-            if len(seg_a) != len(seg_b):
-                return 1 if len(seg_a) > len(seg_b) else -1
-        if seg_a != seg_b:
-            return 1 if seg_a > seg_b else -1
-
-    if i >= la and j >= lb:
+        # tilde sorts before everything (even the end); caret before everything but the end
+        if x == "~":
+            return -1
+        if y == "~":
+            return 1
+        if x == "^":
+            return -1
+        if y == "^":
+            return 1
+        x_num, y_num = x[0] <= "9", y[0] <= "9"  # digits sort before letters in ASCII
+        if x_num != y_num:
+            return 1 if x_num else -1  # a numeric segment is newer than an alphabetic one
+        if x_num:
+            x, y = x.lstrip("0"), y.lstrip("0")
+            if len(x) != len(y):
+                return 1 if len(x) > len(y) else -1
+            if x == y:
+                continue
+        return 1 if x > y else -1
+    # one string ran out: the other is newer, unless what it has left starts with a tilde
+    na, nb = len(sa), len(sb)
+    if na == nb:
         return 0
-    # whichever string still has characters left is newer
-    return -1 if i >= la else 1
+    if na > nb:
+        return -1 if sa[nb] == "~" else 1
+    return 1 if sb[na] == "~" else -1
+
+
+rpmvercmp = lru_cache(maxsize=65536)(rpmvercmp_uncached)
+rpmvercmp.__doc__ = "Compare two version or release strings the way librpm does: -1, 0 or 1."
+
+
+def split_evr(text: str) -> tuple[int, str, str | None]:
+    """Parse ``[epoch:]version[-release]`` as rpm does (the last ``-`` starts the release)."""
+    text = text.strip()
+    if not text:
+        raise FormatError("empty EVR")
+    epoch = 0
+    if ":" in text:
+        e, _, text = text.partition(":")
+        if not e.isdigit():
+            raise FormatError(f"epoch {e!r} is not a number", subject=text)
+        epoch = int(e)
+    version, sep, release = text.rpartition("-")
+    if not sep:
+        version, release_opt = text, None
+    else:
+        release_opt = release
+    if not version:
+        raise FormatError(f"no version in EVR {text!r}")
+    return epoch, version, release_opt
+
+
+def compare_labels(a: str, b: str) -> int:
+    """What ``elforge vercmp A B`` prints: EVR comparison when either side has an epoch or a
+    release, else plain rpmvercmp."""
+    if ":" in a or ":" in b or "-" in a or "-" in b:
+        ea, va, ra = split_evr(a)
+        eb, vb, rb = split_evr(b)
+        if ea != eb:
+            return 1 if ea > eb else -1
+        c = rpmvercmp_uncached(va, vb)
+        if c or ra is None or rb is None:
+            return c
+        return rpmvercmp_uncached(ra, rb)
+    return rpmvercmp_uncached(a, b)
 
 
 def _epoch_int(epoch: str | int | None) -> int:

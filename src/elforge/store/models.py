@@ -45,6 +45,9 @@ class UpstreamImport(Base):
     input_hash: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     package: Mapped[Package] = relationship(back_populates="imports")
+    # added by migration sources_0001
+    layout: Mapped[str | None] = mapped_column(String(16))
+    mirror_commit: Mapped[str | None] = mapped_column(String(64))
 
 
 class PatchResult(Base):

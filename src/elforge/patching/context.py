@@ -1,0 +1,123 @@
+"""What every action sees while it runs: the working tree, the config's folder, the options.
+
+Actions report how many places they changed (:class:`Step`) or raise :class:`Drift` when
+the upstream no longer has what they need; configuration mistakes raise ConfigError.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from elforge.errors import ConfigError, ElforgeError
+from elforge.patching.spec import find_spec, sources_dir
+
+
+class Drift(ElforgeError):
+    """The upstream changed under an action: a file, a line or a hunk is not where it was."""
+
+    def __init__(self, message: str, *, file: str, nearest: str = "") -> None:
+        super().__init__(message, subject=file)
+        self.file = file
+        self.nearest = nearest
+
+
+@dataclass
+class Step:
+    """What one action did."""
+
+    changed: int = 0
+    files: list[str] = field(default_factory=list)
+    note: str = ""
+    # per-file shortfalls found while running (the engine turns them into diagnostics)
+    misses: list[tuple[str, str, str]] = field(default_factory=list)  # (file, problem, nearest)
+
+
+@dataclass
+class AddedPatch:
+    """A patch the config added: checked against the prepped sources afterwards."""
+
+    action_index: int
+    path: Path  # in the working tree
+    strip: int
+
+
+@dataclass
+class ActionContext:
+    tree: Path  # the working copy being edited
+    base_dir: Path  # the config's folder: added files are relative to it
+    allow_scripts: bool  # the command line's permission (the config must allow too)
+    config_allows_scripts: bool
+    added_patches: list[AddedPatch] = field(default_factory=list)
+    commit_lines: list[str] = field(default_factory=list)  # changelog lines for the commit
+    release_number_hint: int | None = None  # next iteration from the patched branch's tags
+    dist: str | None = None  # %{dist} for evaluating the spec (the workspace's)
+
+    @property
+    def spec(self) -> Path:
+        return find_spec(self.tree)
+
+    @property
+    def sources(self) -> Path:
+        return sources_dir(self.tree)
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.tree).as_posix()
+
+    def tree_files(self) -> list[str]:
+        out = []
+        for p in sorted(self.tree.rglob("*")):
+            rel = p.relative_to(self.tree)
+            if p.is_file() and rel.parts[0] != ".git":
+                out.append(rel.as_posix())
+        return out
+
+    def resolve_targets(self, patterns: list[str]) -> list[Path]:
+        """Tree files matching the patterns: 'spec', a glob with '/' from the root, or a name."""
+        found: list[Path] = []
+        files = self.tree_files()
+        for pattern in patterns:
+            safe_relative(pattern, what="file pattern")
+            if pattern == "spec":
+                found.append(self.spec)
+                continue
+            if "/" in pattern:
+                hits = [f for f in files if fnmatch.fnmatchcase(f, pattern)]
+            else:
+                hits = [f for f in files if fnmatch.fnmatchcase(f.rsplit("/", 1)[-1], pattern)]
+            found.extend(self.tree / h for h in hits)
+        unique: list[Path] = []
+        for p in found:
+            if p not in unique:
+                unique.append(p)
+        return unique
+
+    def find_in_tree(self, name: str) -> Path | None:
+        """A tree file by relative path, or by file name (sources dir first)."""
+        safe_relative(name, what="file")
+        direct = self.tree / name
+        if direct.is_file():
+            return direct
+        in_sources = self.sources / name
+        if in_sources.is_file():
+            return in_sources
+        base = name.rsplit("/", 1)[-1]
+        hits = [f for f in self.tree_files() if f.rsplit("/", 1)[-1] == base]
+        return self.tree / hits[0] if hits else None
+
+    def config_file(self, rel: str, *, what: str) -> Path:
+        """A file shipped with the config (patch, source, script), refused outside its folder."""
+        safe_relative(rel, what=what)
+        path = self.base_dir / rel
+        if not path.is_file():
+            raise ConfigError(f"{what} '{rel}' not found next to the config", subject=path)
+        return path
+
+
+def safe_relative(rel: str, *, what: str) -> PurePosixPath:
+    """Refuse absolute paths and '..' components: configs never reach outside their trees."""
+    p = PurePosixPath(rel)
+    if p.is_absolute() or ".." in p.parts:
+        raise ConfigError(f"{what} path '{rel}' leaves its folder (absolute or '..')")
+    return p
