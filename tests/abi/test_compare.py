@@ -10,16 +10,10 @@ import pytest
 from abi_synthetic import BASE_C, BASE_MAP, build_lib, build_rpm
 
 from conftest import run_cli
-from elforge.abi.compare import CompareOptions, compare_trees, strip_dist
+from elforge.abi.compare import CompareOptions, compare_trees
 from elforge.abi.diff import DiffOptions
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
-
-
-def test_strip_dist() -> None:
-    assert strip_dist("9.el9_4.alma.1") == "9"
-    assert strip_dist("3.fc23") == "3"
-    assert strip_dist("1") == "1"
 
 
 def _tree(tmp: Path) -> tuple[Path, Path]:
@@ -75,3 +69,12 @@ def test_compare_cli_formats(tmp_path: Path) -> None:
         out = run_cli(*args, "--format", fmt)
         assert out.exit_code == res.exit_code
         assert "libbroken" in out.stdout
+
+
+def test_unreadable_package_in_a_tree_is_recorded(tmp_path: Path) -> None:
+    ref, cand = _tree(tmp_path)
+    (cand / "junk.rpm").write_bytes(b"\xed\xab\xee\xdb" + b"\0" * 50)
+    r = compare_trees(ref, cand, CompareOptions(diff=DiffOptions(types="off"), jobs=1))
+    assert any("junk.rpm" in e for e in r.errors)
+    assert r.exit_code & 1
+    assert {p["name"] for p in r.packages} == {"libsame", "libbroken"}

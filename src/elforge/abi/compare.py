@@ -28,12 +28,11 @@ from elforge.errors import ElforgeError, FormatError
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.rpm.header import read_header
+from elforge.rpm.release import normalize_release
 
 SCHEMA = "elforge.abi-compare/1"
 PAIR_REVISION = 2
 _AUX = re.compile(r"-(debuginfo|debugsource)$")
-# dist tags and vendor suffixes: ".el9", ".el9_4", ".el9_4.alma.1", ".fc39", ".module+el9..."
-_DIST = re.compile(r"\.(?:el|fc|module[+_]el|amzn|ol)\d[^-]*$")
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,7 @@ class TreePackage:
     name: str
     arch: str
     evr: str
+    sourcerpm: str = ""
 
 
 @dataclass
@@ -54,12 +54,25 @@ class Tree:
     errors: list[str] = field(default_factory=list)
 
 
-def strip_dist(release: str) -> str:
-    """``9.el9_4.alma.1`` -> ``9``: what remains comparable across rebuilders."""
-    return _DIST.sub("", release)
+def _head(path: Path, memo_dir: Path | None) -> tuple[str, str, int, str, str, str | None]:
+    """(name, arch, epoch, version, release, sourcerpm), remembered by (path, size, mtime)."""
+    memo = None
+    if memo_dir is not None:
+        st = path.stat()
+        key = hashlib.sha256(f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        memo = memo_dir / "heads" / key.hexdigest()
+        with contextlib.suppress(OSError, ValueError):
+            n, a, e, v, r, s = json.loads(memo.read_text(encoding="utf-8"))
+            return n, a, e, v, r, s
+    h = read_header(path)
+    n = h.nevra
+    out = (n.name, n.arch, n.epoch, n.version, n.release, h.sourcerpm)
+    if memo is not None:
+        _atomic_write(memo, json.dumps(out))
+    return out
 
 
-def scan_tree(src: Path) -> Tree:
+def scan_tree(src: Path, cache_dir: Path | None = None) -> Tree:
     """Index a directory of RPMs (searched recursively; a repository's directory works too)."""
     if not src.is_dir():
         raise FormatError(
@@ -68,26 +81,27 @@ def scan_tree(src: Path) -> Tree:
     tree = Tree(str(src))
     for path in sorted(src.rglob("*.rpm")):
         try:
-            h = read_header(path)
+            name, arch, epoch, version, release, sourcerpm = _head(path, cache_dir)
         except ElforgeError as exc:
             tree.errors.append(str(exc))
             continue
-        if h.sourcerpm is None or h.nevra.arch in ("src", "nosrc"):
+        if sourcerpm is None or arch in ("src", "nosrc"):
             continue
-        n = h.nevra
-        evr = f"{n.epoch}:{n.version}-{n.release}" if n.epoch else f"{n.version}-{n.release}"
-        pkg = TreePackage(path, n.name, n.arch, evr)
-        m = _AUX.search(n.name)
-        if m:
-            base = n.name[: m.start()]
-            tree.aux.setdefault((base, n.arch), []).append(pkg)
+        evr = f"{epoch}:{version}-{release}" if epoch else f"{version}-{release}"
+        pkg = TreePackage(path, name, arch, evr, sourcerpm)
+        if _AUX.search(name):
+            # debuginfo of any subpackage of the same source build: abidiff picks the right
+            # file by build-id (Fedora splits debuginfo per subpackage)
+            tree.aux.setdefault((sourcerpm, arch), []).append(pkg)
         else:
-            tree.main[(n.name, n.arch)] = pkg
+            tree.main[(name, arch)] = pkg
     return tree
 
 
 def _debuginfo_for(tree: Tree, pkg: TreePackage) -> list[Path]:
-    return [p.path for p in tree.aux.get((pkg.name, pkg.arch), []) if p.name.endswith("-debuginfo")]
+    return [
+        p.path for p in tree.aux.get((pkg.sourcerpm, pkg.arch), []) if p.name.endswith("-debuginfo")
+    ]
 
 
 def _devel_for(tree: Tree, pkg: TreePackage) -> list[Path]:
@@ -115,7 +129,9 @@ class CompareOptions:
 
 def _options_key(o: DiffOptions) -> str:
     sup = [str(p) + ":" + file_sha256(p) for p in o.suppression_files]
-    raw = json.dumps([PAIR_REVISION, o.default_suppressions, o.types, o.public_dsos_only, sup])
+    raw = json.dumps(
+        [PAIR_REVISION, o.default_suppressions, o.types, o.public_dsos_only, o.dso_only, sup]
+    )
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -160,6 +176,7 @@ def _compare_pair(task: PairTask, options: CompareOptions, pair_key: str | None)
             types=diff_opts.types,
             cache=SnapshotCache(options.cache_dir / "snapshots"),
             public_dsos_only=diff_opts.public_dsos_only,
+            dso_only=diff_opts.dso_only,
         )
     entry: dict[str, Any] = {
         "name": task.name,
@@ -369,7 +386,7 @@ def compare_trees(
 ) -> CompareResult:
     """Pair the two trees' packages by name and arch and compare every pair."""
     options = options or CompareOptions()
-    ref, cand = scan_tree(reference), scan_tree(candidate)
+    ref, cand = scan_tree(reference, options.cache_dir), scan_tree(candidate, options.cache_dir)
     result = CompareResult(str(reference), str(candidate), errors=ref.errors + cand.errors)
     for key in sorted(ref.main.keys() - cand.main.keys()):
         p = ref.main[key]
@@ -405,7 +422,8 @@ def _note_versions(entry: dict[str, Any]) -> None:
     a, b = entry["reference"]["evr"], entry["candidate"]["evr"]
     va, _, ra = a.rpartition("-")
     vb, _, rb = b.rpartition("-")
-    entry["version_differs"] = va != vb or strip_dist(ra) != strip_dist(rb)
+    # dist tags and vendor suffixes (".el9_4.alma.1") do not make a version difference
+    entry["version_differs"] = va != vb or normalize_release(ra) != normalize_release(rb)
 
 
 def _run(

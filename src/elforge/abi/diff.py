@@ -50,6 +50,7 @@ class DiffOptions:
     types: str = "auto"  # auto: run abidiff when debuginfo is given; on: require it; off
     cache: SnapshotCache | None = None
     public_dsos_only: bool = False  # abipkgdiff's default for RPMs; we compare all by default
+    dso_only: bool = False  # abipkgdiff --dso-only: shared objects only, no executables
     _suppressions: Suppressions | None = field(default=None, repr=False)
 
     @property
@@ -227,6 +228,8 @@ def compare_snapshots(
         out = {}
         for b in s.binaries:
             if b.type not in ELF_TYPES or sup.file_suppressed(b.path, b.soname):
+                continue
+            if options.dso_only and not b.is_dso:
                 continue
             private = not b.soname or b.soname not in public
             if options.public_dsos_only and s.kind == "rpm" and b.is_dso and private:

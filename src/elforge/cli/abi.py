@@ -84,6 +84,13 @@ def diff(
             help="As abipkgdiff: skip DSOs whose SONAME the RPM does not provide.",
         ),
     ] = False,
+    dso_only: Annotated[
+        bool, typer.Option("--dso-only", help="Compare shared objects only (as abipkgdiff).")
+    ] = False,
+    private_dso: Annotated[
+        bool,
+        typer.Option("--private-dso", help="Accepted for abipkgdiff compatibility: the default."),
+    ] = False,
     types: TypesOption = "auto",
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -101,7 +108,8 @@ def diff(
         default_suppressions=not no_default_suppression,
         types=types,
         cache=_cache(cache_dir, no_cache),
-        public_dsos_only=public_dso_only,
+        public_dsos_only=public_dso_only and not private_dso,
+        dso_only=dso_only,
     )
     result = compare_packages(
         PackageSet(old, list(debuginfo1 or []), list(devel1 or [])),
