@@ -3,7 +3,9 @@
 A *tree* is what one input unpacks to: a single ELF file, a directory, an RPM payload, a
 wheel or an installed root. Paths inside a tree are relative, ``/``-separated, without a
 leading slash (``usr/lib64/libx.so.1``), so that RPATH/RUNPATH entries and ``$ORIGIN`` can be
-resolved inside it. Malformed ELF files are recorded per file and the walk goes on.
+resolved inside it; a lone ELF file's tree path is its real absolute path, so that its
+``$ORIGIN`` libraries can be read from beside it. Malformed ELF files are recorded per file and
+the walk goes on; separate debug files are skipped.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ class Tree:
         if is_debug_path(path):
             return  # separate debug files: never loaded, their sections are NOBITS
         try:
-            info = read_elf(data, name=f"{self.name}:{path}" if self.kind != "elf" else self.name)
+            # a lone ELF file's neighbours are named by their real path
+            name = "/" + path if self.kind == "elf" else f"{self.name}:{path}"
+            info = read_elf(data, name=name)
         except FormatError as exc:
             self.errors.append((path, exc.problem))
             return
