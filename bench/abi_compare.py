@@ -1,8 +1,9 @@
 """Benchmark: ``elforge abi compare`` against a loop of abipkgdiff over the same package pairs.
 
-All RPM pairs under testdata/abi (the abipkgdiff cases plus the other pairs of the folder)
-are laid out as reference/candidate trees of symlinks, one tree pair per "round" so that a
-name+arch occurs once per tree. Measured on the same machine in the same run:
+All RPM pairs under testdata/abi (the abipkgdiff cases plus the other pairs
+of the folder) go to elforge as one batch (``elforge abi compare --pairs FILE``; the same
+name+arch occurs in several pairs, so two trees could not hold them). Measured on the same
+machine in the same run:
 
 * ELF layer: ``elforge abi compare --types off`` (cold cache) against ``abipkgdiff`` without
   debuginfo, pair by pair;
@@ -11,7 +12,7 @@ name+arch occurs once per tree. Measured on the same machine in the same run:
 * cached rerun: the ELF-layer compare again with the warm cache.
 
 Wall time and peak RSS (largest process, from ``/usr/bin/time``) for each; elforge runs both
-through its CLI and through the Python API (``compare_trees`` in a fresh interpreter), since
+through its CLI and through the Python API (``compare_pairs`` in a fresh interpreter), since
 the CLI's start-up (all command groups imported) is a fixed cost.
 
     python bench/abi_compare.py [--jobs 2]
@@ -33,7 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from elforge.rpm.header import read_header  # noqa: E402
 
 TESTDATA = Path(os.environ.get("ELFORGE_TESTDATA", ROOT.parent / "shared" / "testdata"))
 if not TESTDATA.is_dir():
@@ -70,28 +70,19 @@ def pairs() -> list[dict[str, list[str]]]:
     return list(out.values())
 
 
-def layout(work: Path, all_pairs: list[dict[str, list[str]]], with_debug: bool) -> list[Path]:
-    """Rounds of reference/candidate trees; each (name, arch) at most once per round."""
-    rounds: list[tuple[set[tuple[str, str]], Path]] = []
-    for i, p in enumerate(all_pairs):
-        h1 = read_header(ABI / p["pkg"][0])
-        h2 = read_header(ABI / p["pkg"][1])
-        keys = {(h1.nevra.name, h1.nevra.arch), (h2.nevra.name, h2.nevra.arch)}
-        if h1.nevra.arch != h2.nevra.arch:
-            continue  # cross-arch pairs are not what compare pairs
-        slot = next((r for r in rounds if not (r[0] & keys)), None)
-        if slot is None:
-            slot = (set(), work / f"round{len(rounds)}")
-            rounds.append(slot)
-        slot[0].update(keys)
-        for side, pkg, dbg in (("ref", p["pkg"][0], p["d1"]), ("cand", p["pkg"][1], p["d2"])):
-            d = slot[1] / side / f"p{i}"
-            d.mkdir(parents=True, exist_ok=True)
-            (d / Path(pkg).name).symlink_to(ABI / pkg)
-            if with_debug:
-                for f in dbg:
-                    (d / Path(f).name).symlink_to(ABI / f)
-    return [r[1] for r in rounds]
+def write_pairs(path: Path, batch: list[dict[str, list[str]]], with_debug: bool) -> Path:
+    """The batch as an ``elforge abi compare --pairs`` file."""
+    lines = []
+    for p in batch:
+        cols = [str(ABI / p["pkg"][0]), str(ABI / p["pkg"][1])]
+        if with_debug:
+            cols += [
+                ",".join(str(ABI / f) for f in p["d1"]),
+                ",".join(str(ABI / f) for f in p["d2"]),
+            ]
+        lines.append("\t".join(cols))
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def timed(argv: list[str]) -> tuple[float, int, int]:
@@ -108,34 +99,29 @@ def timed(argv: list[str]) -> tuple[float, int, int]:
     return wall, rss, proc.returncode
 
 
-def elforge_cli(rounds: list[Path], cache: Path, types: str, jobs: int) -> tuple[float, int]:
-    wall, rss = 0.0, 0
-    for r in rounds:
-        w, m, rc = timed([str(BIN / "elforge"), "-q", "abi", "compare", "--reference",
-                          str(r / "ref"), "--candidate", str(r / "cand"), "--types", types,
-                          "--jobs", str(jobs), "--cache-dir", str(cache), "--format", "json",
-                          "-o", os.devnull])  # fmt: skip
-        assert not rc & 1, f"elforge failed on {r}"
-        wall, rss = wall + w, max(rss, m)
-    return wall, rss
+def elforge_cli(pairs_file: Path, cache: Path, types: str, jobs: int) -> tuple[float, int]:
+    w, m, rc = timed([str(BIN / "elforge"), "-q", "abi", "compare", "--pairs", str(pairs_file),
+                      "--types", types, "--jobs", str(jobs), "--cache-dir", str(cache),
+                      "--format", "json", "-o", os.devnull])  # fmt: skip
+    assert not rc & 1, "elforge failed"
+    return w, m
 
 
 API_SNIPPET = """
 import sys
 from pathlib import Path
-from elforge.abi.compare import CompareOptions, compare_trees
+from elforge.abi.compare import CompareOptions, compare_pairs, read_pairs_file
 from elforge.abi.diff import DiffOptions
-for r in sys.argv[4:]:
-    r = Path(r)
-    res = compare_trees(r / "ref", r / "cand", CompareOptions(diff=DiffOptions(types=sys.argv[2]),
-                        jobs=int(sys.argv[3]), cache_dir=Path(sys.argv[1])))
-    assert not res.exit_code & 1, res.errors
+opts = CompareOptions(diff=DiffOptions(types=sys.argv[2]), jobs=int(sys.argv[3]),
+                      cache_dir=Path(sys.argv[1]))
+res = compare_pairs(read_pairs_file(Path(sys.argv[4])), opts)
+assert not res.exit_code & 1, res.errors
 """
 
 
-def elforge_api(rounds: list[Path], cache: Path, types: str, jobs: int) -> tuple[float, int]:
+def elforge_api(pairs_file: Path, cache: Path, types: str, jobs: int) -> tuple[float, int]:
     w, m, rc = timed([sys.executable, "-c", API_SNIPPET, str(cache), types, str(jobs),
-                      *map(str, rounds)])  # fmt: skip
+                      str(pairs_file)])  # fmt: skip
     assert rc == 0, "API run failed"
     return w, m
 
@@ -164,34 +150,32 @@ def main() -> int:
         print("abipkgdiff is not installed (abigail-tools)")
         return 1
     all_pairs = pairs()
-    same_arch = [p for p in all_pairs
-                 if read_header(ABI / p["pkg"][0]).nevra.arch
-                 == read_header(ABI / p["pkg"][1]).nevra.arch]  # fmt: skip
+    same_arch = all_pairs  # --pairs takes cross-architecture pairs too
     typed = [p for p in same_arch if p["d1"] and p["d2"]]
     print(f"{len(same_arch)} RPM pairs ({len(typed)} with debuginfo), jobs={args.jobs}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     rows = []
     with tempfile.TemporaryDirectory(prefix="elforge-bench-") as tmp:
         work = Path(tmp)
-        elf_rounds = layout(work / "elf", same_arch, with_debug=False)
-        typ_rounds = layout(work / "typ", typed, with_debug=True)
+        elf_pairs = write_pairs(work / "elf.tsv", same_arch, with_debug=False)
+        typ_pairs = write_pairs(work / "typ.tsv", typed, with_debug=True)
 
         base_w, base_m = abipkgdiff_loop(same_arch, with_debug=False)
         rows.append(("ELF layer", "abipkgdiff loop", base_w, base_m, 1.0))
-        w, m = elforge_cli(elf_rounds, work / "c-cli", "off", args.jobs)
+        w, m = elforge_cli(elf_pairs, work / "c-cli", "off", args.jobs)
         rows.append(("ELF layer", "elforge CLI, cold", w, m, base_w / w))
-        w, m = elforge_api(elf_rounds, work / "c-api", "off", args.jobs)
+        w, m = elforge_api(elf_pairs, work / "c-api", "off", args.jobs)
         rows.append(("ELF layer", "elforge API, cold", w, m, base_w / w))
-        w, m = elforge_cli(elf_rounds, work / "c-cli", "off", args.jobs)
+        w, m = elforge_cli(elf_pairs, work / "c-cli", "off", args.jobs)
         rows.append(("ELF layer", "elforge CLI, cached", w, m, base_w / w))
-        w, m = elforge_api(elf_rounds, work / "c-api", "off", args.jobs)
+        w, m = elforge_api(elf_pairs, work / "c-api", "off", args.jobs)
         rows.append(("ELF layer", "elforge API, cached", w, m, base_w / w))
 
         tb_w, tb_m = abipkgdiff_loop(typed, with_debug=True)
         rows.append(("type layer", "abipkgdiff --d1/--d2 loop", tb_w, tb_m, 1.0))
-        w, m = elforge_cli(typ_rounds, work / "t-cli", "auto", args.jobs)
+        w, m = elforge_cli(typ_pairs, work / "t-cli", "auto", args.jobs)
         rows.append(("type layer", "elforge CLI, cold", w, m, tb_w / w))
-        w, m = elforge_cli(typ_rounds, work / "t-cli", "auto", args.jobs)
+        w, m = elforge_cli(typ_pairs, work / "t-cli", "auto", args.jobs)
         rows.append(("type layer", "elforge CLI, cached", w, m, tb_w / w))
     print(f"{'layer':<11}{'run':<28}{'wall s':>8}{'peak RSS MiB':>14}{'speed-up':>10}")
     for layer, run, w, m, ratio in rows:

@@ -78,3 +78,23 @@ def test_unreadable_package_in_a_tree_is_recorded(tmp_path: Path) -> None:
     assert any("junk.rpm" in e for e in r.errors)
     assert r.exit_code & 1
     assert {p["name"] for p in r.packages} == {"libsame", "libbroken"}
+
+
+def test_compare_explicit_pairs(testdata: Path, tmp_path: Path) -> None:
+    """--pairs: one batch of arbitrary pairs (same name twice is fine), with debuginfo."""
+    d = testdata / "abi" / "pkgdiff" / "dbus-glib"
+    old, new = d / "dbus-glib-0.80-3.fc12.x86_64.rpm", d / "dbus-glib-0.104-3.fc23.x86_64.rpm"
+    dbg = d / "dbus-glib-debuginfo-0.80-3.fc12.x86_64.rpm"
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text(f"# old\tnew\n{old}\t{new}\n{old}\t{old}\t{dbg}\t{dbg}\n")
+    res = run_cli("abi", "compare", "--pairs", str(pairs), "--no-cache", "-j", "1",
+                  "--format", "json")  # fmt: skip
+    doc = json.loads(res.stdout)
+    verdicts = sorted(p["verdict"] for p in doc["packages"])
+    assert verdicts == ["compatible", "identical"], doc["packages"]
+    assert any(p.get("type_layer", "").startswith("abidiff") for p in doc["packages"])
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("only-one-column\n")
+    res = run_cli("abi", "compare", "--pairs", str(bad), "--no-cache")
+    assert res.exit_code == 1 and "bad.tsv" in res.stderr.replace("\n", "")
+    assert run_cli("abi", "compare", "--no-cache").exit_code == 2

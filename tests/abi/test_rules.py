@@ -221,3 +221,13 @@ def test_dso_only_and_private_dso_options(testdata: Path) -> None:
     doc = json.loads(res.stdout)
     assert [b["type"] for b in doc["binaries"]] == ["DYN"]
     assert res.exit_code == doc["exit_code"]
+
+
+def test_directory_images_skip_separate_debug_files(testdata: Path) -> None:
+    """Two installed trees (libsqlite3 with its .debug file and a dwz file under
+    /usr/lib/debug): only the library is interface; the added function is found."""
+    base = testdata / "abi" / "elf" / "sqlite-PR30329"
+    r = _diff(base / "old-image", base / "new-image")
+    assert [b.path for b in r.binaries] == ["/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6"]
+    assert [s.id for s in r.binaries[0].added_symbols] == ["sqlite3_value_encoding"]
+    assert r.verdict is Verdict.compatible

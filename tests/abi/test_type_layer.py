@@ -85,3 +85,25 @@ def test_type_layer_matches_abipkgdiff(testdata: Path, case: dict) -> None:  # t
         for change in ("removed", "added"):
             assert {k for k in got if k[0] == change} == {k for k in exp if k[0] == change}, name
         assert sum(k[0] == "changed" for k in got) == sum(k[0] == "changed" for k in exp), name
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3])
+def test_shipped_abignore_files_apply_as_in_abipkgdiff(testdata: Path, n: int) -> None:
+    """Directory packages with DWARF in the binaries and *.abignore files in either side."""
+    require_tool("abipkgdiff", "abidiff")
+    d1, d2 = (testdata / "abi" / "ctf" / f"dirpkg-{n}-dir{i}" for i in (1, 2))
+    proc = subprocess.run(["abipkgdiff", "--no-default-suppression", str(d1), str(d2)],
+                          capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    theirs = {k: _keys(v) for k, v in _sections(proc.stdout).items()}
+    r = compare_packages(PackageSet(d1), PackageSet(d2),
+                         DiffOptions(default_suppressions=False, types="on"))  # fmt: skip
+    (b,) = r.binaries
+    assert b.type_layer is not None
+    ours = {(c["change"], c["kind"], c["symbol"] if c["change"] != "changed" else c["decl"])
+            for c in b.type_layer["changes"]}  # fmt: skip
+    assert ours == theirs.get("libobj-v0.so", set())
+    # and without the shipped files, the suppressed change comes back
+    plain = DiffOptions(default_suppressions=False, types="on", abignore=False)
+    bare = compare_packages(PackageSet(d1), PackageSet(d2), plain)
+    assert bare.binaries[0].type_layer is not None
+    assert bare.binaries[0].type_layer["changes"]

@@ -169,10 +169,33 @@ def cpio_archive(entries: list[CpioEntry], *, crc: bool = False) -> bytes:
     return bytes(out)
 
 
-def splice_payload(base: Path, payload: bytes, out: Path) -> Path:
-    """``base``'s lead and headers followed by ``payload`` (offset from createrepo_c)."""
+def splice_payload(base: Path, payload: bytes, out: Path, *, fix_digest: bool = True) -> Path:
+    """``base``'s lead and headers followed by ``payload`` (offsets from createrepo_c).
+
+    Unless ``fix_digest`` is False, the header's PAYLOADDIGEST (sha256 of the compressed
+    payload, read with rpm -qp) is rewritten to match, and so are the signature header's
+    sha1/sha256 digests of the main header — as an attacker could do with an unsigned RPM.
+    """
+    import hashlib
+
     import createrepo_c as cr
 
-    end = cr.package_from_rpm(str(base)).rpm_header_end
-    out.write_bytes(base.read_bytes()[:end] + payload)
+    pkg = cr.package_from_rpm(str(base))
+    start, end = pkg.rpm_header_start, pkg.rpm_header_end
+    head = bytearray(base.read_bytes()[:end])
+    if fix_digest:
+        old = subprocess.run(
+            ["rpm", "-qp", "--nosignature", "--qf", "%{PAYLOADDIGEST}", str(base)],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()  # fmt: skip
+        main = bytes(head[start:end])
+        assert len(old) == 64 and main.count(old.encode()) == 1
+        new_main = main.replace(old.encode(), hashlib.sha256(payload).hexdigest().encode())
+        sig = bytes(head[:start])
+        for algo in ("sha1", "sha256"):
+            was = hashlib.new(algo, main).hexdigest().encode()
+            assert sig.count(was) == 1, algo
+            sig = sig.replace(was, hashlib.new(algo, new_main).hexdigest().encode())
+        head = bytearray(sig + new_main)
+    out.write_bytes(bytes(head) + payload)
     return out

@@ -223,3 +223,30 @@ def test_eddsa_signature_key_id(signed_rpm: tuple[Path, str]) -> None:
     assert q is not None
     assert_matches_rpm(read_header(path), q)
     assert read_header(path).signature_key_id == key_id
+
+
+def test_header_digest_checked(testdata: Path, tmp_path: Path) -> None:
+    path = testdata / "rpms/signed/bash-5.1.8-9.el9.x86_64.rpm"
+    data = bytearray(path.read_bytes())
+    pos = data.index(b"The GNU Bourne Again shell")
+    data[pos + 4 : pos + 7] = b"BAD"  # same length: the structure stays valid
+    bad = tmp_path / "altered.rpm"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match=r"altered\.rpm: main header sha256 digest mismatch"):
+        read_header(bad)
+
+
+@pytest.mark.system
+def test_rpm6_openpgp_tag(signed_rpm: tuple[Path, str]) -> None:
+    """rpm 6 keeps signatures base64-encoded in an OPENPGP string array (tag 278)."""
+    import base64
+
+    from elforge.rpm.signature import SIGTAG_DSA, SIGTAG_OPENPGP, signature_key_id
+    from elforge.rpm.structure import T_STRING_ARRAY, Header, read_structure
+
+    path, key_id = signed_rpm
+    packet = read_structure(path).signature.binary(SIGTAG_DSA)  # the EdDSA packet rpmsign made
+    assert packet
+    store = b"not base64!\0" + base64.b64encode(packet) + b"\0"
+    header = Header({SIGTAG_OPENPGP: (T_STRING_ARRAY, 0, 2)}, store, "synthetic")
+    assert signature_key_id(header) == key_id

@@ -334,6 +334,20 @@ def test_truncated_and_corrupt_payloads(built_rpms: BuiltRpms, tmp_path: Path) -
 
 
 @pytest.mark.system
+def test_payload_digest_checked(built_rpms: BuiltRpms, tmp_path: Path) -> None:
+    """A valid payload that is not the one the header's PAYLOADDIGEST describes."""
+    archive = cpio_archive([CpioEntry("./usr/share/tiny/hello.txt", REG | 0o644, b"other\n")])
+    swapped = splice_payload(
+        built_rpms.binary, gzip.compress(archive), tmp_path / "swapped.rpm", fix_digest=False
+    )
+    with pytest.raises(FormatError, match=r"swapped\.rpm: payload digest mismatch"):
+        extract(swapped, tmp_path / "a")
+    fixed = splice_payload(built_rpms.binary, gzip.compress(archive), tmp_path / "fixed.rpm")
+    extract(fixed, tmp_path / "b")
+    assert (tmp_path / "b/usr/share/tiny/hello.txt").read_bytes() == b"other\n"
+
+
+@pytest.mark.system
 def test_bad_magic_and_truncated_header(built_rpms: BuiltRpms, tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.rpm"
     wrong.write_bytes(b"\x1f\x8b" + built_rpms.binary.read_bytes()[2:])

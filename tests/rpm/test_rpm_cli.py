@@ -86,3 +86,10 @@ def test_extract_hostile_is_one_line(built_rpms: BuiltRpms, tmp_path: Path) -> N
         f"error: {rpm}: member './../evil': '..' in the path refused"
     )
     assert not (tmp_path / "evil").exists()
+
+
+def test_info_junit_has_a_case_per_file(testdata: Path) -> None:
+    r = run_cli("rpm", "info", str(testdata / STUB), str(testdata / BASH), "-f", "junit")
+    assert r.exit_code == 1
+    assert 'tests="2" failures="1"' in r.stdout
+    assert 'name="bash-5.1.8-9.el9.x86_64"' in r.stdout

@@ -4,7 +4,7 @@ The pipeline calls :func:`compare_packages` for one pair and :func:`compare_tree
 distributions; both return result models that render to every report format.
 """
 
-from elforge.abi.compare import CompareOptions, CompareResult, compare_trees
+from elforge.abi.compare import CompareOptions, CompareResult, compare_pairs, compare_trees
 from elforge.abi.diff import AbiDiffResult, DiffOptions, PackageSet, compare_packages
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "DiffOptions",
     "PackageSet",
     "compare_packages",
+    "compare_pairs",
     "compare_trees",
 ]

@@ -130,7 +130,15 @@ class CompareOptions:
 def _options_key(o: DiffOptions) -> str:
     sup = [str(p) + ":" + file_sha256(p) for p in o.suppression_files]
     raw = json.dumps(
-        [PAIR_REVISION, o.default_suppressions, o.types, o.public_dsos_only, o.dso_only, sup]
+        [
+            PAIR_REVISION,
+            o.default_suppressions,
+            o.types,
+            o.public_dsos_only,
+            o.dso_only,
+            o.abignore,
+            sup,
+        ]
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
@@ -177,6 +185,7 @@ def _compare_pair(task: PairTask, options: CompareOptions, pair_key: str | None)
             cache=SnapshotCache(options.cache_dir / "snapshots"),
             public_dsos_only=diff_opts.public_dsos_only,
             dso_only=diff_opts.dso_only,
+            abignore=diff_opts.abignore,
         )
     entry: dict[str, Any] = {
         "name": task.name,
@@ -407,6 +416,13 @@ def compare_trees(
                 b.evr,
             )
         )
+    _run_all(tasks, options, result, progress)
+    return result
+
+
+def _run_all(
+    tasks: list[PairTask], options: CompareOptions, result: CompareResult, progress: Progress
+) -> None:
     progress.start("comparing packages", len(tasks))
     try:
         for entry in _run(tasks, options, result, progress):
@@ -414,7 +430,58 @@ def compare_trees(
             result.packages.append(entry)
     finally:
         progress.finish()
-    result.packages.sort(key=lambda p: (p["name"], p["arch"]))
+    result.packages.sort(key=lambda p: (p["name"], p["arch"], p["reference"]["file"]))
+
+
+def read_pairs_file(path: Path) -> list[tuple[PackageSet, PackageSet]]:
+    """A batch of explicit pairs, one per line: ``OLD<TAB>NEW[<TAB>D1[,D1…]<TAB>D2[,D2…]]``.
+
+    Relative paths are relative to the file's directory; ``#`` starts a comment line.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror}", subject=path) from exc
+    base = path.parent
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) not in (2, 4):
+            raise FormatError(f"line {lineno}: expected OLD, NEW and optionally D1, D2 "
+                              "separated by tabs", subject=path)  # fmt: skip
+
+        def files(col: str) -> list[Path]:
+            return [base / f.strip() for f in col.split(",") if f.strip()]
+
+        d1, d2 = (files(cols[2]), files(cols[3])) if len(cols) == 4 else ([], [])
+        out.append((PackageSet(base / cols[0].strip(), d1), PackageSet(base / cols[1].strip(), d2)))
+    return out
+
+
+def compare_pairs(
+    pairs: list[tuple[PackageSet, PackageSet]],
+    options: CompareOptions | None = None,
+    progress: Progress = NO_PROGRESS,
+    *,
+    label: str = "pairs",
+) -> CompareResult:
+    """Compare an explicit list of (reference, candidate) packages in one batch."""
+    options = options or CompareOptions()
+    result = CompareResult(label, label)
+    tasks = []
+    for old, new in pairs:
+        try:
+            a = _head(old.main, options.cache_dir)
+            b = _head(new.main, options.cache_dir)
+        except ElforgeError as exc:
+            result.errors.append(str(exc))
+            continue
+        evr_a = f"{a[2]}:{a[3]}-{a[4]}" if a[2] else f"{a[3]}-{a[4]}"
+        evr_b = f"{b[2]}:{b[3]}-{b[4]}" if b[2] else f"{b[3]}-{b[4]}"
+        tasks.append(PairTask(a[0], a[1], old, new, evr_a, evr_b))
+    _run_all(tasks, options, result, progress)
     return result
 
 

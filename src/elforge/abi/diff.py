@@ -23,7 +23,7 @@ from elforge.abi.model import (
     verdict_of,
 )
 from elforge.abi.snapshot import BinarySnapshot, PackageSnapshot, SnapshotCache, load_snapshot
-from elforge.abi.suppressions import Suppressions, load_suppressions
+from elforge.abi.suppressions import Suppressions, load_suppressions, parse_suppressions
 from elforge.errors import ElforgeError
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 
@@ -51,6 +51,7 @@ class DiffOptions:
     cache: SnapshotCache | None = None
     public_dsos_only: bool = False  # abipkgdiff's default for RPMs; we compare all by default
     dso_only: bool = False  # abipkgdiff --dso-only: shared objects only, no executables
+    abignore: bool = True  # apply *.abignore files shipped in the packages (abipkgdiff does)
     _suppressions: Suppressions | None = field(default=None, repr=False)
 
     @property
@@ -218,6 +219,11 @@ def compare_snapshots(
     """Package and ELF layers for two snapshots (no type layer: that needs the files)."""
     options = options or DiffOptions()
     sup = options.suppressions
+    if options.abignore and (old.abignore or new.abignore):
+        sup = Suppressions(list(sup.rules), list(sup.files))
+        for pkg in (old, new):
+            for path, text in sorted(pkg.abignore.items()):
+                sup.rules.extend(parse_suppressions(text, f"{pkg.file}:{path}"))
     result = AbiDiffResult(old=old, new=new)
     result.errors.extend(f"{old.file}: {e}" for e in old.errors)
     result.errors.extend(f"{new.file}: {e}" for e in new.errors)

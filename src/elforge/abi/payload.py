@@ -27,13 +27,21 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One file of a package; ``data`` holds the bytes of ELF files only (else None)."""
+    """One file of a package; ``data`` holds the bytes of ELF and ``*.abignore`` files only."""
 
     path: str  # absolute, as installed: "/usr/lib64/libfoo.so.1"
     mode: int
     size: int
     linkto: str | None
     data: bytes | None
+
+
+MAX_ABIGNORE = 1 << 20
+
+
+def _is_abignore(path: str, size: int) -> bool:
+    """libabigail suppression files shipped in a package (abipkgdiff reads them too)."""
+    return path.endswith(".abignore") and size <= MAX_ABIGNORE
 
 
 def package_kind(path: Path) -> str:
@@ -78,7 +86,9 @@ def _iter_dir(root: Path, elf_data: bool) -> Iterator[Entry]:
             if not stat.S_ISREG(st.st_mode):
                 continue
             data = None
-            if elf_data:
+            if _is_abignore(rel, st.st_size):
+                data = full.read_bytes()
+            elif elf_data:
                 with full.open("rb") as fh:
                     if fh.read(4) == ELF_MAGIC:
                         fh.seek(0)
@@ -99,11 +109,11 @@ def _iter_tar(path: Path, elf_data: bool) -> Iterator[Entry]:
                 if not member.isreg():
                     continue
                 data = None
-                if elf_data:
+                if elf_data or _is_abignore(name, member.size):
                     fh = tar.extractfile(member)
                     if fh is not None:
                         head = fh.read(4)
-                        if head == ELF_MAGIC:
+                        if head == ELF_MAGIC or _is_abignore(name, member.size):
                             data = head + fh.read()
                 yield Entry(name, member.mode | stat.S_IFREG, member.size, None, data)
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
@@ -120,7 +130,9 @@ def _iter_rpm(path: Path, elf_data: bool) -> Iterator[Entry]:
         if not member.is_reg:
             continue
         data = None
-        if elf_data and reader is not None and member.size >= 4:
+        if reader is not None and _is_abignore(name, member.size):
+            data = reader.read(member.size)
+        elif elf_data and reader is not None and member.size >= 4:
             head = reader.read(4)
             if head == ELF_MAGIC:
                 data = head + reader.read(member.size - 4)

@@ -25,7 +25,7 @@ from elforge.errors import FormatError
 
 SNAPSHOT_SCHEMA = "elforge.abi-snapshot/1"
 # bump when the reader or the snapshot content changes: old cache entries are then ignored
-SNAPSHOT_REVISION = 4
+SNAPSHOT_REVISION = 6
 
 _SONAME_PROVIDE = re.compile(r"^([^()\s]+\.so[^()\s]*)(?:\(|$)")
 
@@ -127,6 +127,7 @@ class PackageSnapshot:
     files: list[str] = field(default_factory=list)
     binaries: list[BinarySnapshot] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # unreadable ELF files, one line each
+    abignore: dict[str, str] = field(default_factory=dict)  # shipped *.abignore: path -> text
 
     @property
     def public_sonames(self) -> set[str]:
@@ -214,7 +215,10 @@ def build_snapshot(path: Path, *, sha256: str | None = None) -> PackageSnapshot:
     seen_files = []
     for entry in iter_package(path):
         seen_files.append(entry.path)
-        if entry.data is None:
+        if entry.data is None or _is_debug_file(entry.path):
+            continue
+        if entry.path.endswith(".abignore") and entry.data[:4] != b"\x7fELF":
+            snap.abignore[entry.path] = entry.data.decode("utf-8", "replace")
             continue
         try:
             info = read_elf(entry.data, name=entry.path)
@@ -236,6 +240,12 @@ def build_snapshot(path: Path, *, sha256: str | None = None) -> PackageSnapshot:
         snap.files = sorted(seen_files)
     snap.binaries.sort(key=lambda b: b.path)
     return snap
+
+
+def _is_debug_file(path: str) -> bool:
+    """Separate debug info (``/usr/lib/debug/...``, ``*.debug``, dwz files) is not interface:
+    the type layer reads it through abidiff."""
+    return "/usr/lib/debug/" in path or path.endswith(".debug")
 
 
 def default_cache_dir() -> Path:

@@ -165,6 +165,14 @@ def run_type_layer(
             base.append("--no-default-suppression")
         for f in options.suppressions.files:
             base += ["--suppressions", str(f)]
+        if options.abignore:
+            # suppression files shipped in either package, as abipkgdiff applies them
+            for i, text in enumerate(
+                t for snap in (result.old, result.new) for _, t in sorted(snap.abignore.items())
+            ):
+                shipped = work / f"shipped-{i}.abignore"
+                shipped.write_text(text, encoding="utf-8")
+                base += ["--suppressions", str(shipped)]
         for flag, tree, sub in (
             ("--d1", dbg1, "usr/lib/debug"),
             ("--d2", dbg2, "usr/lib/debug"),

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from elforge.abi.compare import CompareOptions, compare_trees
+from elforge.abi.compare import CompareOptions, compare_pairs, compare_trees, read_pairs_file
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.snapshot import SnapshotCache, default_cache_dir
 from elforge.cli.common import FormatOption, OutputOption, emit, progress
@@ -91,6 +91,10 @@ def diff(
         bool,
         typer.Option("--private-dso", help="Accepted for abipkgdiff compatibility: the default."),
     ] = False,
+    no_abignore: Annotated[
+        bool,
+        typer.Option("--no-abignore", help="Ignore *.abignore files shipped in the packages."),
+    ] = False,
     types: TypesOption = "auto",
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
@@ -110,6 +114,7 @@ def diff(
         cache=_cache(cache_dir, no_cache),
         public_dsos_only=public_dso_only and not private_dso,
         dso_only=dso_only,
+        abignore=not no_abignore,
     )
     result = compare_packages(
         PackageSet(old, list(debuginfo1 or []), list(devel1 or [])),
@@ -123,14 +128,19 @@ def diff(
 @app.command("compare")
 def compare(
     reference: Annotated[
-        Path,
-        typer.Option(
-            "--reference", help="Reference tree: a directory of RPMs (searched recursively)."
-        ),
-    ],
+        Path | None,
+        typer.Option("--reference", help="Reference tree: a directory of RPMs (recursive)."),
+    ] = None,
     candidate: Annotated[
-        Path, typer.Option("--candidate", help="Candidate tree: a directory of RPMs.")
-    ],
+        Path | None, typer.Option("--candidate", help="Candidate tree: a directory of RPMs.")
+    ] = None,
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            "--pairs",
+            help="Instead of two trees: explicit pairs, OLD<TAB>NEW[<TAB>D1,..<TAB>D2,..] a line.",
+        ),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = max(
         1, os.cpu_count() or 1
     ),
@@ -154,9 +164,14 @@ def compare(
     name and arch). Exit bits as ``abi diff``, OR-ed over all pairs; a package missing from
     the candidate counts as an incompatible change."""
     _check_types(types)
-    for p in (reference, candidate):
-        if not p.is_dir():
-            raise typer.BadParameter(f"{p}: not a directory of RPMs")
+    if pairs is None:
+        if reference is None or candidate is None:
+            raise typer.BadParameter("give --reference and --candidate, or --pairs FILE")
+        for p in (reference, candidate):
+            if not p.is_dir():
+                raise typer.BadParameter(f"{p}: not a directory of RPMs")
+    elif reference is not None or candidate is not None:
+        raise typer.BadParameter("--pairs replaces --reference/--candidate")
     options = CompareOptions(
         diff=DiffOptions(
             suppression_files=list(suppressions or []),
@@ -166,6 +181,10 @@ def compare(
         jobs=jobs,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
     )
-    result = compare_trees(reference, candidate, options, progress())
+    if pairs is not None:
+        result = compare_pairs(read_pairs_file(pairs), options, progress(), label=str(pairs))
+    else:
+        assert reference is not None and candidate is not None
+        result = compare_trees(reference, candidate, options, progress())
     emit(result.to_document(), fmt, output)
     raise typer.Exit(result.exit_code)

@@ -2,28 +2,61 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from elforge import __version__
-from elforge.cli import abi as abi_cmd
-from elforge.cli import appcheck as appcheck_cmd
-from elforge.cli import kabi as kabi_cmd
-from elforge.cli import patch as patch_cmd
-from elforge.cli import profile as profile_cmd
-from elforge.cli import rpm as rpm_cmd
-from elforge.cli import scan as scan_cmd
-from elforge.cli import security as security_cmd
-from elforge.cli import sources as sources_cmd
-from elforge.cli import vercmp as vercmp_cmd
-from elforge.cli import workspace as workspace_cmd
 from elforge.cli.common import OPTIONS, stderr
 from elforge.errors import ElforgeError
 
+# Command name -> (module, attribute). Modules load only when their command runs (or for
+# --help), so `elforge vercmp` does not pay for matplotlib, Dask or SQLAlchemy.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("elforge.cli.workspace", "init"),
+    "vercmp": ("elforge.cli.vercmp", "vercmp"),
+    "rpm": ("elforge.cli.rpm", "app"),
+    "import": ("elforge.cli.sources", "import_"),
+    "sbom": ("elforge.cli.sources", "sbom"),
+    "patch": ("elforge.cli.patch", "app"),
+    "scan": ("elforge.cli.scan", "scan"),
+    "abi": ("elforge.cli.abi", "app"),
+    "kabi": ("elforge.cli.kabi", "app"),
+    "security": ("elforge.cli.security", "app"),
+    "profile": ("elforge.cli.profile", "app"),
+    "appcheck": ("elforge.cli.appcheck", "appcheck"),
+}
+
+
+class LazyGroup(TyperGroup):
+    """The root group: resolves subcommands from COMMANDS on first use."""
+
+    def list_commands(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        return sorted(set(super().list_commands(ctx)) | COMMANDS.keys())
+
+    def get_command(self, ctx: typer.Context, cmd_name: str):  # type: ignore[no-untyped-def,override]
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        module, attr = COMMANDS[cmd_name]
+        target = getattr(importlib.import_module(module), attr)
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer()
+            single.command(cmd_name)(target)
+            target = single
+        target._add_completion = False  # completion belongs to the root only
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        self.add_command(command, cmd_name)
+        return command
+
+
 app = typer.Typer(
+    cls=LazyGroup,
     name="elforge",
     help="Rebuild an Enterprise Linux from public sources and prove it binary-compatible.",
     no_args_is_help=True,
@@ -52,20 +85,6 @@ def root(
     ] = False,
 ) -> None:
     OPTIONS.quiet, OPTIONS.verbose, OPTIONS.debug = quiet, verbose, debug
-
-
-app.command("init")(workspace_cmd.init)
-app.command("vercmp")(vercmp_cmd.vercmp)
-app.add_typer(abi_cmd.app, name="abi")
-app.add_typer(profile_cmd.app, name="profile")
-app.command("appcheck")(appcheck_cmd.appcheck)
-app.add_typer(rpm_cmd.app, name="rpm")
-app.add_typer(kabi_cmd.app, name="kabi")
-app.add_typer(security_cmd.app)
-app.add_typer(patch_cmd.app, name="patch")
-app.command("scan")(scan_cmd.scan)
-app.command("import")(sources_cmd.import_)
-app.command("sbom")(sources_cmd.sbom)
 
 
 def main(argv: list[str] | None = None) -> int:

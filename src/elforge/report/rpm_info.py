@@ -59,10 +59,16 @@ def rpm_info_document(
             attrs = ",".join(a for a, on in (("ghost", f.is_ghost), ("config", f.is_config)) if on)
             files.rows.append([stat.filemode(f.mode), f.size, f.path, f.linkto or "", attrs])
         tables += [deps, files]
+    # one result per file: JUnit shows a passing case per package read, a failure per file not
     findings = [
-        Finding(Severity.BAD, "rpm.unreadable", str(path), problem, layer="package")
+        Finding(Severity.OK, "rpm.header-read", str(h.nevra), "header read",
+                layer="package", location=str(h.path))
+        for h in headers
+    ] + [
+        Finding(Severity.BAD, "rpm.unreadable", str(path), problem, layer="package",
+                remedy="check that the file is a complete RPM package", location=str(path))
         for path, problem in errors
-    ]
+    ]  # fmt: skip
     summary: list[tuple[str, object]] = [("packages", len(headers))]
     if errors:
         summary.append(("unreadable", len(errors)))

@@ -16,6 +16,7 @@ import bz2
 import contextlib
 import errno
 import gzip
+import hashlib
 import lzma
 import os
 import stat
@@ -23,7 +24,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import zstandard
 
@@ -38,6 +39,8 @@ MAX_NAME = 4096  # PATH_MAX: longer names are a damaged or hostile archive
 ELF_MAGIC = b"\x7fELF"
 _TAG_PAYLOADCOMPRESSOR = 1125
 _TAG_FILEFLAGS = 1037
+_TAG_PAYLOADDIGEST = 5092
+_TAG_PAYLOADDIGESTALGO = 5093
 _RPMFILE_GHOST = 1 << 6
 
 
@@ -128,10 +131,36 @@ class MemberReader:
             self.read(CHUNK)
 
 
-def _open_payload(f: BinaryIO, compressor_tag: str | None, subject: str) -> tuple[_Readable, str]:
-    start = f.tell()
-    head = f.read(8)
-    f.seek(start)
+class _DigestingReader:
+    """The compressed payload as read from the file, hashed on the way (PAYLOADDIGEST)."""
+
+    def __init__(self, f: BinaryIO, algorithm: str | None) -> None:
+        self._f = f
+        self._hash = hashlib.new(algorithm) if algorithm else None
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._f.read(size)
+        if self._hash is not None:
+            self._hash.update(data)
+        return data
+
+    def hexdigest_to_end(self) -> str | None:
+        """Read (and hash) whatever the decompressor left, then the digest."""
+        if self._hash is None:
+            return None
+        while self.read(CHUNK):
+            pass
+        return self._hash.hexdigest()
+
+
+# rpm's PGPHASHALGO numbers for PAYLOADDIGESTALGO
+_DIGEST_ALGORITHMS = {1: "md5", 2: "sha1", 8: "sha256", 9: "sha384", 10: "sha512", 11: "sha224"}
+
+
+def _open_payload(
+    f: BinaryIO, head: bytes, compressor_tag: str | None, subject: str
+) -> tuple[_Readable, str]:
+    """A decompressing reader over ``f``, chosen by the first bytes ``head`` of the payload."""
     kind = sniff_compressor(head)
     if kind is None:  # lzma_alone has no magic; trust the header tag
         kind = compressor_tag or ""
@@ -199,7 +228,18 @@ def _members(rpm: Path, limits: Limits) -> Iterator[tuple[Member, MemberReader |
         raise FormatError(f"cannot read: {exc.strerror or exc}", subject=subject) from exc
     try:
         structure = read_structure(rpm, f)
-        raw, compressor = _open_payload(f, structure.header.string(_TAG_PAYLOADCOMPRESSOR), subject)
+        expected_digest = (structure.header.strings(_TAG_PAYLOADDIGEST) or (None,))[0]
+        algorithm = _DIGEST_ALGORITHMS.get(structure.header.first_int(_TAG_PAYLOADDIGESTALGO) or 8)
+        start = f.tell()
+        head = f.read(8)
+        f.seek(start)
+        digesting = _DigestingReader(f, algorithm if expected_digest else None)
+        raw, compressor = _open_payload(
+            cast(BinaryIO, digesting),
+            head,
+            structure.header.string(_TAG_PAYLOADCOMPRESSOR),
+            subject,
+        )
         stream = _Stream(raw, compressor, subject)
         count = total = 0
         known: set[str] = set()
@@ -238,6 +278,13 @@ def _members(rpm: Path, limits: Limits) -> Iterator[tuple[Member, MemberReader |
                 for _ in range(64):
                     if not stream.read(CHUNK):
                         break
+                actual = digesting.hexdigest_to_end()
+                if actual is not None and actual != expected_digest:
+                    raise FormatError(
+                        "payload digest mismatch (the payload is damaged or not the one "
+                        "the header describes)",
+                        subject=subject,
+                    )
                 return
             count += 1
             if count > limits.max_members:

@@ -1,14 +1,15 @@
 """The signer's key id from an RPM signature header (OpenPGP signature packets, RFC 4880/9580).
 
 rpm stores each signature as one binary OpenPGP signature packet in the signature header:
-RSAHEADER/DSAHEADER (header-only, rpm >= 4.1; both also carry EdDSA/ECDSA signatures) and
-the legacy header+payload SIGPGP/SIGGPG.  The key id is in the packet itself: at a fixed
-place in v3 signatures, in the *issuer* (type 16) or *issuer fingerprint* (type 33)
-subpacket of v4 and v6 signatures.
+RSAHEADER/DSAHEADER (header-only, rpm >= 4.1; both also carry EdDSA/ECDSA signatures), the
+legacy header+payload SIGPGP/SIGGPG, and rpm 6's OPENPGP (base64 packets, one per
+signer).  The key id is in the packet itself: at a fixed place in v3 signatures, in the
+*issuer* (type 16) or *issuer fingerprint* (type 33) subpacket of v4 and v6 signatures.
 """
 
 from __future__ import annotations
 
+import base64
 import struct
 
 from elforge.rpm.structure import Header
@@ -19,6 +20,7 @@ SIGTAG_DSA = 267
 SIGTAG_PGP = 1002
 SIGTAG_GPG = 1005
 SIGNATURE_TAGS = (SIGTAG_RSA, SIGTAG_DSA, SIGTAG_PGP, SIGTAG_GPG)
+SIGTAG_OPENPGP = 278  # rpm >= 6: string array of base64 packets
 
 _SUBPACKET_ISSUER = 16
 _SUBPACKET_ISSUER_FPR = 33
@@ -128,4 +130,13 @@ def signature_key_id(signature: Header) -> str | None:
             key = key_id_from_packet(packet)
             if key:
                 return key
+    # rpm 6: OPENPGP, an array of base64 signature packets (several signers possible)
+    for encoded in signature.strings(SIGTAG_OPENPGP) if SIGTAG_OPENPGP in signature else ():
+        try:
+            packet = base64.b64decode(encoded, validate=False)
+        except ValueError:
+            continue
+        key = key_id_from_packet(packet)
+        if key:
+            return key
     return None

@@ -14,10 +14,11 @@ to turn a damaged file into one clear :class:`FormatError`.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from elforge.errors import FormatError
 
@@ -37,6 +38,10 @@ T_STRING, T_BIN, T_STRING_ARRAY, T_I18NSTRING = 6, 7, 8, 9
 _INT_FORMATS = {T_CHAR: ("B", 1), T_INT8: ("B", 1), T_INT16: ("H", 2), T_INT32: ("I", 4)}
 _INT_FORMATS[T_INT64] = ("Q", 8)
 _STRING_TYPES = (T_STRING, T_STRING_ARRAY, T_I18NSTRING)
+
+# signature-header tags holding hex digests of the main header
+SIGTAG_SHA1HEADER = 269
+SIGTAG_SHA256HEADER = 273
 
 TagValue = str | bytes | tuple[int, ...] | tuple[str, ...]
 
@@ -164,7 +169,9 @@ def _read_exact(f: BinaryIO, size: int, what: str, subject: str) -> bytes:
     return data
 
 
-def _read_header(f: BinaryIO, what: str, subject: str) -> tuple[Header, int]:
+def _read_header(
+    f: BinaryIO, what: str, subject: str, digests: list[Any] | None = None
+) -> tuple[Header, int]:
     intro = _read_exact(f, INTRO_SIZE, what, subject)
     if intro[:4] != HEADER_MAGIC:
         raise FormatError(f"bad {what} magic {intro[:4].hex()} (damaged file)", subject=subject)
@@ -193,6 +200,9 @@ def _read_header(f: BinaryIO, what: str, subject: str) -> tuple[Header, int]:
         elif typ == T_BIN and offset + count > hsize:
             raise FormatError(f"{what} tag {tag} runs past its data", subject=subject)
         index.setdefault(tag, (typ, offset, count))
+    for digest in digests or ():
+        for part in (intro, raw_index, store):
+            digest.update(part)
     return Header(index, store, subject), INTRO_SIZE + nindex * ENTRY_SIZE + hsize
 
 
@@ -217,7 +227,19 @@ def read_structure(path: Path, f: BinaryIO | None = None) -> RpmStructure:
     pad = (8 - sig_size % 8) % 8
     _read_exact(f, pad, "signature header padding", subject)
     header_start = LEAD_SIZE + sig_size + pad
-    header, hdr_size = _read_header(f, "main header", subject)
+    # the signature header carries digests of the main header: check the strongest one
+    expected = [
+        (name, signature.string(tag))
+        for name, tag in (("sha256", SIGTAG_SHA256HEADER), ("sha1", SIGTAG_SHA1HEADER))
+        if tag in signature and signature.index[tag][0] == T_STRING
+    ]
+    digests = [hashlib.new(expected[0][0])] if expected else []
+    header, hdr_size = _read_header(f, "main header", subject, digests)
+    if expected and digests[0].hexdigest() != expected[0][1]:
+        raise FormatError(
+            f"main header {expected[0][0]} digest mismatch (damaged or altered header)",
+            subject=subject,
+        )
     return RpmStructure(lead, signature, header, header_start, header_start + hdr_size)
 
 
