@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from elforge.errors import FormatError
+from elforge.jsonfile import read_json
 from elforge.patching.drift import Diagnostic
 from elforge.patching.outcome import ActionResult, PatchOutcome
 from elforge.report.model import ReportDocument, Table
@@ -178,10 +179,7 @@ def outcome_from_json(data: dict[str, Any], source: Path) -> PatchOutcome:
 
 def load_outcomes(path: Path) -> list[PatchOutcome]:
     """Outcomes from a saved ``elforge.patch/1`` or ``elforge.patch-report/1`` JSON file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise FormatError(f"cannot read JSON: {exc}", subject=path) from None
+    data = read_json(path)
     if isinstance(data, dict) and data.get("schema") == "elforge.patch-report/1":
         return [outcome_from_json(p, path) for p in data.get("packages", [])]
     if isinstance(data, dict):

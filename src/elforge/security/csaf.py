@@ -16,7 +16,6 @@ and VEX files name unfixed components without a version (``red_hat_enterprise_li
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from elforge.errors import FormatError
+from elforge.jsonfile import read_json
 from elforge.rpm.nevra import KNOWN_ARCHES, NEVRA
 from elforge.rpm.updateinfo import parse_date
 from elforge.security.model import (
@@ -248,12 +248,7 @@ def parse_csaf(doc: Any, path: Path | None = None) -> CsafDocument:
 
 
 def read_csaf(path: Path) -> CsafDocument:
-    try:
-        doc = json.loads(path.read_bytes())
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"invalid JSON: {exc}", subject=path) from None
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", subject=path) from None
+    doc = read_json(path)
     return parse_csaf(doc, path)
 
 

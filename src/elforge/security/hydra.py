@@ -9,13 +9,13 @@ status vocabulary.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from elforge.errors import FormatError
+from elforge.jsonfile import read_json
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.updateinfo import parse_date
 from elforge.security.model import CveStatement, FixedPackage, severity_from_text
@@ -99,10 +99,5 @@ def parse_hydra(doc: Any, path: Path | None = None) -> HydraCve:
 
 
 def read_hydra(path: Path) -> HydraCve:
-    try:
-        doc = json.loads(path.read_bytes())
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"invalid JSON: {exc}", subject=path) from None
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", subject=path) from None
+    doc = read_json(path)
     return parse_hydra(doc, path)

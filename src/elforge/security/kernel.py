@@ -22,7 +22,6 @@ subject matches the record's title +40, a commit hash in that line matching the 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from elforge.errors import FormatError
+from elforge.jsonfile import read_json
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 
 SCHEMA = "elforge.kernel-candidates/1"
@@ -82,10 +82,7 @@ def _series(version: str) -> str:
 
 def read_vulns_record(path: Path) -> tuple[str | None, list[Candidate]]:
     """(title, candidates) from one CVE JSON 5 record of the vulns repository."""
-    try:
-        doc = json.loads(path.read_bytes())
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"invalid JSON: {exc}", subject=path) from None
+    doc = read_json(path)
     try:
         cna = doc["containers"]["cna"]
     except (KeyError, TypeError):

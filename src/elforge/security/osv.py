@@ -10,11 +10,11 @@ Red Hat advisory the record rebuilds).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from elforge.errors import FormatError
+from elforge.jsonfile import read_json
 from elforge.rpm.updateinfo import parse_date
 from elforge.security.model import (
     Advisory,
@@ -141,12 +141,7 @@ def advisory_from_osv(doc: Any, path: Path | None = None) -> Advisory:
 
 def read_osv(path: Path) -> Advisory:
     """Read one OSV JSON file."""
-    try:
-        doc = json.loads(path.read_bytes())
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"invalid JSON: {exc}", subject=path) from None
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", subject=path) from None
+    doc = read_json(path)
     return advisory_from_osv(doc, path)
 
 

@@ -10,7 +10,6 @@ Bad files never stop the load: each becomes one :class:`FormatError` in ``Feed.e
 
 from __future__ import annotations
 
-import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from elforge.errors import ElforgeError, FormatError
+from elforge.jsonfile import read_json
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.updateinfo import UpdateRecord, read_updateinfo
 from elforge.security.csaf import advisory_from_csaf, parse_csaf, statements
@@ -111,12 +111,7 @@ def advisory_from_update(update: UpdateRecord, path: Path | None = None) -> Advi
 
 
 def _load_json(path: Path, feed: Feed) -> None:
-    try:
-        doc: Any = json.loads(path.read_bytes())
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"invalid JSON: {exc}", subject=path) from None
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror}", subject=path) from None
+    doc: Any = read_json(path)
     if not isinstance(doc, dict):
         raise FormatError("JSON is not an object", subject=path)
     if isinstance(doc.get("document"), dict):
