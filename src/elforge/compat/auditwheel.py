@@ -8,22 +8,17 @@ allowed (``blacklist``). Checks against the resulting profile work at version-ta
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from elforge.compat.platform import split_version_node, version_key
 from elforge.compat.profile import KIND_VERSIONS, TRACKED_PREFIXES, Profile, VersionPolicy
 from elforge.errors import FormatError
+from elforge.jsonfile import read_json
 
 
 def read_policies(path: Path) -> list[dict[str, Any]]:
-    try:
-        doc = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise FormatError(f"cannot read: {exc.strerror or exc}", subject=path) from exc
-    except ValueError as exc:
-        raise FormatError(f"not JSON: {exc}", subject=path) from exc
+    doc = read_json(path)
     if not isinstance(doc, list) or not all(isinstance(p, dict) and "name" in p for p in doc):
         raise FormatError("not an auditwheel policy file (a list of named policies)", subject=path)
     return doc
