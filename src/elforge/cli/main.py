@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "security": ("elforge.cli.security", "app"),
     "profile": ("elforge.cli.profile", "app"),
     "appcheck": ("elforge.cli.appcheck", "appcheck"),
+    "repo": ("elforge.cli.repo", "app"),
+    "publish": ("elforge.cli.repo", "publish"),
 }
 
 

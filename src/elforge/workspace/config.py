@@ -70,7 +70,14 @@ class PublishSection(_Section):
     layout: dict[str, list[str]] = Field(
         default_factory=dict, description="repository name -> package names (default: one repo)"
     )
-    sign_key: str | None = None
+    sign_key: str | None = Field(None, description="rpmsign key (_gpg_name) for published RPMs")
+    reference: dict[str, str] = Field(
+        default_factory=dict,
+        description="repository name -> reference repo (path or URL) whose package list splits",
+    )
+    updateinfo: str | None = Field(None, description="updateinfo.xml to publish with")
+    modules: str | None = Field(None, description="modules.yaml to carry over")
+    dest: str = Field("repos", description="folder (relative to the workspace) to publish to")
 
 
 class VerifySection(_Section):

@@ -1,0 +1,171 @@
+"""A libsolv pool loaded from verified rpm-md repositories, with modular filtering.
+
+Metadata is fetched and verified by :class:`elforge.rpm.repodata.Repository`, then handed to
+libsolv's own rpm-md reader (the solver inside dnf). libsolv reads gzip or plain XML; other
+compressors are decompressed to a temporary file first.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import solv
+
+from elforge.errors import FormatError
+from elforge.rpm.modules import ModuleIndex
+from elforge.rpm.nevra import NEVRA
+from elforge.rpm.remote import compression_of, open_decompressed
+from elforge.rpm.repodata import Repository
+
+RepoSpec = str | Path | Repository
+
+
+def as_repository(spec: RepoSpec, *, cache_dir: Path | None = None) -> Repository:
+    return spec if isinstance(spec, Repository) else Repository(spec, cache_dir=cache_dir)
+
+
+def solvable_nevra(s: solv.XSolvable) -> str:
+    """``name-epoch:version-release.arch`` (epoch always), the form modules.yaml uses."""
+    evr = s.evr
+    if ":" not in evr:
+        evr = "0:" + evr
+    return f"{s.name}-{evr}.{s.arch}"
+
+
+def solvable_label(s: solv.XSolvable) -> NEVRA:
+    evr = s.evr
+    epoch = 0
+    if ":" in evr:
+        e, evr = evr.split(":", 1)
+        epoch = int(e)
+    version, _, release = evr.rpartition("-")
+    return NEVRA(s.name, epoch, version, release, s.arch)
+
+
+def _add_xml(repo: solv.Repo, path: Path, flags: int, subject: str) -> None:
+    with path.open("rb") as fh:
+        kind = compression_of(fh.read(6))
+    if kind in ("gz", ""):
+        handle = solv.xfopen(str(path))
+        if handle is None:
+            raise FormatError("libsolv cannot open this file", subject=subject)
+        ok = repo.add_rpmmd(handle, None, flags)
+        handle.close()
+    else:
+        with tempfile.NamedTemporaryFile(suffix=".xml") as tmp:
+            with open_decompressed(path) as stream:
+                shutil.copyfileobj(stream, tmp, 1 << 20)
+            tmp.flush()
+            handle = solv.xfopen(tmp.name)
+            ok = repo.add_rpmmd(handle, None, flags)
+            handle.close()
+    if not ok:
+        raise FormatError(f"libsolv cannot read it: {repo.pool.errstr}", subject=subject)
+
+
+@dataclass
+class LoadedPool:
+    """A pool, which libsolv repo came from which :class:`Repository`, and module data."""
+
+    pool: solv.Pool
+    arch: str
+    checked: list[solv.Repo] = field(default_factory=list)
+    extra: list[solv.Repo] = field(default_factory=list)
+    sources: dict[int, Repository] = field(default_factory=dict)  # libsolv repo id -> repo
+    modules: ModuleIndex | None = None
+    filtered: set[int] = field(default_factory=set)  # solvable ids hidden by modular filtering
+    active_streams: set[tuple[str, str]] = field(default_factory=set)
+
+
+def load_pool(
+    repos: Sequence[RepoSpec],
+    extra: Sequence[RepoSpec] = (),
+    *,
+    arch: str = "x86_64",
+    filelists: bool = False,
+    cache_dir: Path | None = None,
+) -> LoadedPool:
+    """Load checked and extra repositories into one libsolv pool (whatprovides not built)."""
+    pool = solv.Pool()
+    pool.setdisttype(solv.Pool.DISTTYPE_RPM)
+    pool.setarch(arch)
+    loaded = LoadedPool(pool, arch)
+    indexes: list[ModuleIndex] = []
+    for group, specs in ((loaded.checked, repos), (loaded.extra, extra)):
+        for spec in specs:
+            repository = as_repository(spec, cache_dir=cache_dir)
+            srepo = pool.add_repo(repository.name)
+            primary = repository.primary_path()
+            _add_xml(srepo, primary, 0, str(primary))
+            if filelists:
+                fl = repository.metadata_path("filelists")
+                if fl is not None:
+                    _add_xml(srepo, fl, solv.Repo.REPO_EXTEND_SOLVABLES, str(fl))
+            group.append(srepo)
+            loaded.sources[srepo.id] = repository
+            index = repository.modules()
+            if index is not None:
+                indexes.append(index)
+    if indexes:
+        merged = indexes[0]
+        for other in indexes[1:]:
+            merged = merged.merged(other)
+        loaded.modules = merged
+    return loaded
+
+
+def apply_modular_filtering(
+    loaded: LoadedPool, enabled: Iterable[str] = (), disabled: Iterable[str] = ()
+) -> None:
+    """Hide what dnf hides: packages of inactive module streams, and non-modular packages
+    that share a name with (or provide the name of) a package of an active stream.
+
+    Active streams are the enabled ones plus each module's default stream; all versions and
+    contexts of an active stream count as active (module-level dependencies are not solved).
+    """
+    index = loaded.modules
+    if index is None:
+        if list(enabled):
+            raise FormatError("--module given but no repository carries modules.yaml")
+        return
+    enabled = list(enabled)
+    active = index.active_streams(enabled, disabled)
+    known = {(s.name, s.stream) for s in index.streams}
+    for spec in enabled:
+        name, _, stream = spec.partition(":")
+        if (name, stream) not in known:
+            raise FormatError(f"module stream {spec} is not in modules.yaml")
+    include: set[str] = set()
+    exclude: set[str] = set()
+    for mstream in index.streams:
+        target = include if (mstream.name, mstream.stream) in active else exclude
+        target.update(mstream.artifacts)
+    exclude -= include
+    names = {a.rsplit("-", 2)[0] for a in include}
+    pool = loaded.pool
+    hidden: set[int] = set()
+    for s in pool.solvables_iter():
+        key = solvable_nevra(s)
+        if key in include:
+            continue
+        if key in exclude or s.name in names:
+            hidden.add(s.id)
+            continue
+        if names:
+            for dep in s.lookup_deparray(solv.SOLVABLE_PROVIDES):
+                if dep.str().split(" ", 1)[0] in names:
+                    hidden.add(s.id)
+                    break
+    loaded.filtered = hidden
+    loaded.active_streams = active
+    if hidden:
+        pool.set_considered_list([s.id for s in pool.solvables_iter() if s.id not in hidden])
+
+
+def finish_pool(loaded: LoadedPool) -> None:
+    loaded.pool.addfileprovides()
+    loaded.pool.createwhatprovides()
