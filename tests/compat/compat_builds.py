@@ -60,7 +60,7 @@ def build_dso(work: Path, name: str, soname: str, source: str, vmap: str) -> Pat
 
 
 def build_rpm(work: Path, name: str, version: str, files: dict[str, Path],
-              links: dict[str, str]) -> Path:  # fmt: skip
+              links: dict[str, str], requires: tuple[str, ...] = ()) -> Path:  # fmt: skip
     """Pack ``files`` (install path -> file) and ``links`` (path -> target) with rpmbuild."""
     require_tool("rpmbuild")
     top = work / f"rpmbuild-{name}-{version}"
@@ -86,6 +86,9 @@ def build_rpm(work: Path, name: str, version: str, files: dict[str, Path],
         %global debug_package %{{nil}}
         %global __strip /bin/true
         %global __os_install_post %{{nil}}
+        """)
+        + "".join(f"Requires: {r}\n" for r in requires)
+        + textwrap.dedent("""\
         %description
         synthetic
         %install

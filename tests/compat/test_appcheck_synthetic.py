@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from compat_builds import (
     Distros,
     build_dso,
+    build_rpm,
     distros_fixture,  # noqa: F401  (registers the "distros" fixture)
     gcc,
 )
 
-from conftest import run_cli
+from conftest import require_tool, run_cli
 from elforge.compat.profile import load
 from elforge.elf.reader import read_elf_file
 
@@ -229,3 +231,32 @@ def test_ld_so_conf_directories_are_in_the_default_path(distros: Distros, tmp_pa
     assert run_cli("-q", "profile", "create", str(root), "-o", str(out)).exit_code == 0
     libx = load(out).find("x86_64", "libx.so.1")
     assert libx is not None and libx.paths == ("/opt/xlib/libx.so.1",) and libx.default_path
+
+
+def test_rpm_target_against_a_repository_gets_the_install_check(
+    distros: Distros, tmp_path: Path
+) -> None:
+    """An RPM needing package libx: installable from the new repository (createrepo_c), not
+    from one without libx — reported as libsolv words it, and the verdict is incompatible."""
+    require_tool("createrepo_c")
+    app_rpm = build_rpm(tmp_path, "app", "1.0", {"/usr/lib64/libapp.so": distros.app_old}, {},
+                        requires=("libx >= 1.0",))  # fmt: skip
+    repo = tmp_path / "repo"
+    shutil.copytree(distros.new_dir, repo)
+    subprocess.run(["createrepo_c", "-q", str(repo)], check=True, capture_output=True)
+    code, doc = appcheck_json(str(app_rpm), "--against", str(repo))
+    assert code == 0, doc
+    check = doc["targets"][0]["install_check"]
+    assert check["installable"] is True and check["repository"] == str(repo)
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for rpm in repo.glob("fakelibc-*.rpm"):
+        shutil.copy2(rpm, bare / rpm.name)
+    subprocess.run(["createrepo_c", "-q", str(bare)], check=True, capture_output=True)
+    code, doc = appcheck_json(str(app_rpm), "--against", str(bare))
+    assert code == 8
+    target = doc["targets"][0]
+    assert target["install_check"]["installable"] is False
+    problem = next(f for f in target["findings"] if f["code"] == "appcheck.not-installable")
+    assert "nothing provides libx >= 1.0" in problem["message"]

@@ -11,6 +11,7 @@ from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
 from elforge.compat.appcheck import build_report, run_appcheck
 from elforge.compat.create import create_profile
 from elforge.compat.profile import Profile, load
+from elforge.compat.repocheck import is_repository
 from elforge.report.render import OutputFormat
 
 
@@ -40,11 +41,18 @@ def appcheck(
     output: OutputOption = None,
 ) -> None:
     """Check that every needed library, version and symbol is there. Exit 0 compatible, 8 not."""
-    profiles = [_against(p) for p in against]
+    profiles = []
+    repositories: dict[str, Path] = {}  # RPM targets also get libsolv's install check there
+    for path in against:
+        profile = _against(path)
+        if is_repository(path):
+            repositories[profile.name] = path
+        profiles.append(profile)
     bar = progress()
     bar.start(f"checking {len(targets)} targets", len(profiles))
     try:
-        verdict = run_appcheck(targets, profiles, advance=lambda label: bar.advance(note=label))
+        verdict = run_appcheck(targets, profiles, repositories=repositories,
+                               advance=lambda label: bar.advance(note=label))  # fmt: skip
     finally:
         bar.finish()
     emit(build_report(verdict), fmt, output)

@@ -70,8 +70,14 @@ def read_targets(paths: list[Path]) -> tuple[list[Tree], dict[str, str]]:
 
 
 def run_appcheck(
-    targets: list[Path], profiles: list[Profile], *, advance: Callable[[str], None] | None = None
+    targets: list[Path],
+    profiles: list[Profile],
+    *,
+    advance: Callable[[str], None] | None = None,
+    repositories: dict[str, Path] | None = None,
 ) -> Verdict:
+    """Check ``targets`` against each profile. ``repositories`` maps a profile name to the
+    repository it was made from: RPM targets then also get libsolv's install check there."""
     profiles = order_profiles(profiles)
     labels = labels_for(profiles)
     trees, errors = read_targets(targets)
@@ -83,6 +89,16 @@ def run_appcheck(
                 row.append(TargetResult(tree.name, tree.kind, error=errors[tree.name]))
             else:
                 row.append(check_tree(tree, profile))
+        repo = (repositories or {}).get(profile.name)
+        rpms = [Path(t.name) for t in trees if t.kind == "rpm" and t.name not in errors]
+        if repo is not None and rpms:
+            from elforge.compat.repocheck import install_check_findings
+
+            _ok, found, doc = install_check_findings(rpms, repo)
+            for r in row:
+                if r.kind == "rpm":
+                    r.findings += found
+                    r.install_check = doc
         results[label] = row
         if advance is not None:
             advance(label)

@@ -77,6 +77,7 @@ class TargetResult:
     system_libraries: dict[str, set[str]] = field(default_factory=dict)
     bundled: set[str] = field(default_factory=set)
     error: str | None = None
+    install_check: dict[str, Any] | None = None  # libsolv's verdict, for RPMs on a repository
 
     @property
     def compatible(self) -> bool:
@@ -95,6 +96,8 @@ class TargetResult:
         }
         if self.error is not None:
             out["error"] = self.error
+        if self.install_check is not None:
+            out["install_check"] = self.install_check
         return out
 
 
