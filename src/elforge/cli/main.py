@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("elforge.cli.run", "run"),
     "status": ("elforge.cli.run", "status"),
     "build": ("elforge.cli.run", "build"),
+    "profile": ("elforge.cli.profile", "app"),
+    "appcheck": ("elforge.cli.appcheck", "appcheck"),
     "repo": ("elforge.cli.repo", "app"),
     "publish": ("elforge.cli.repo", "publish"),
 }

@@ -1,0 +1,1 @@
+"""Application compatibility: distribution ABI profiles and "will it run there?" checks."""
