@@ -36,8 +36,6 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 TESTDATA = Path(os.environ.get("ELFORGE_TESTDATA", ROOT.parent / "shared" / "testdata"))
-if not TESTDATA.is_dir():
-    TESTDATA = Path("/work/shared/testdata")
 ABI = TESTDATA / "abi"
 BIN = Path(sys.executable).parent
 EXTRA_PAIRS = [

@@ -28,8 +28,6 @@ from elforge.abi.payload import iter_package  # noqa: E402
 from elforge.elf.reader import read_elf  # noqa: E402
 
 TESTDATA = Path(os.environ.get("ELFORGE_TESTDATA", ROOT.parent / "shared" / "testdata"))
-if not TESTDATA.is_dir():
-    TESTDATA = Path("/work/shared/testdata")
 
 
 def ours(data: bytes) -> int:
