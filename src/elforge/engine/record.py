@@ -23,6 +23,7 @@ from elforge.store.models import (
     PipelineRun,
     StageRun,
     UpstreamImport,
+    package_row,
     utcnow,
 )
 
@@ -63,15 +64,6 @@ def finish_run(store: Store, run_id: int, summary: dict[str, Any]) -> None:
         run = session.get(PipelineRun, run_id)
         if run is not None:
             run.finished, run.status, run.summary = utcnow(), "finished", summary
-
-
-def _package(session: Session, name: str) -> Package:
-    pkg = session.scalar(select(Package).where(Package.name == name))
-    if pkg is None:
-        pkg = Package(name=name)
-        session.add(pkg)
-        session.flush()
-    return pkg
 
 
 def _upsert_stage(
@@ -178,7 +170,7 @@ def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str,
 def record_package(store: Store, run_id: int, branch: str, result: dict[str, Any]) -> None:
     """Write one package's fresh outcomes (reused ones are already there), atomically."""
     with store.session() as session, session.begin():
-        pkg = _package(session, result["package"])
+        pkg = package_row(session, result["package"])
         for outcome in result["outcomes"].values():
             if outcome.get("reused") or not outcome["input_hash"]:
                 continue

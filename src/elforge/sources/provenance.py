@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from elforge.sources.model import ImportResult, SourceRecord
 from elforge.store.db import Store
-from elforge.store.models import Package, UpstreamImport
+from elforge.store.models import Package, UpstreamImport, package_row
 
 
 def input_hash(result: ImportResult, tree: str | None) -> str:
@@ -29,18 +29,9 @@ def input_hash(result: ImportResult, tree: str | None) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def _package(session: Session, name: str) -> Package:
-    pkg = session.scalar(select(Package).where(Package.name == name))
-    if pkg is None:
-        pkg = Package(name=name)
-        session.add(pkg)
-        session.flush()
-    return pkg
-
-
 def record(session: Session, result: ImportResult, *, tree: str | None) -> UpstreamImport:
     """Add (or refresh) the row for ``result`` in ``session``; the caller commits."""
-    pkg = _package(session, result.package)
+    pkg = package_row(session, result.package)
     digest = input_hash(result, tree)
     row = session.scalar(
         select(UpstreamImport).where(

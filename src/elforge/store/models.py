@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -159,3 +169,13 @@ class StageRun(Base):
     run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id"))
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def package_row(session: Session, name: str) -> Package:
+    """The ``packages`` row for ``name``, created (and flushed for its id) when new."""
+    pkg = session.scalar(select(Package).where(Package.name == name))
+    if pkg is None:
+        pkg = Package(name=name)
+        session.add(pkg)
+        session.flush()
+    return pkg
