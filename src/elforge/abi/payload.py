@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from elforge.errors import FormatError, UnsafePayloadError
 from elforge.rpm import payload as rpm_payload
+from elforge.tarsafe import extract_all
 
 ELF_MAGIC = b"\x7fELF"
 MAX_FILE = 4 << 30
@@ -156,7 +157,7 @@ def extract(path: Path, dest: Path) -> None:
     if kind == "tar":
         try:
             with tarfile.open(path, "r:*") as tar:
-                tar.extractall(root, filter="data")
+                extract_all(tar, root, subject=path)
         except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
             raise FormatError(f"corrupt tarball: {exc}", subject=path) from exc
         return

@@ -24,6 +24,7 @@ from elforge.errors import ConfigError
 from elforge.patching.autopatch import load_autopatch, looks_like_autopatch
 from elforge.patching.config import PatchConfig, build_config, load_yaml
 from elforge.patching.srpmproc import is_patch_repo, load_srpmproc
+from elforge.tarsafe import extract_all
 
 FORMATS = ("auto", "elforge", "autopatch", "srpmproc")
 
@@ -66,7 +67,7 @@ def branch_tree(repo: Path, branch: str) -> Path | None:
         dest = Path(tempfile.mkdtemp(prefix="elforge-cfg-")) / branch
         dest.mkdir()
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(dest, filter="data")
+            extract_all(tar, dest, subject=repo)
         _BRANCH_TREES[key] = dest
     return _BRANCH_TREES[key]
 
