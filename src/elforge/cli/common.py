@@ -68,6 +68,20 @@ def verbose(message: str) -> None:
         stderr.print(message, markup=False, style="dim")
 
 
+def progress_bar(description_column: str, *, transient: bool) -> RichProgressBar:
+    """The house progress bar: description, bar, done/total, elapsed, ETA and a note."""
+    return RichProgressBar(
+        TextColumn(description_column),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[note]}"),
+        console=stderr,
+        transient=transient,
+    )
+
+
 class RichProgress:
     """A Rich progress bar on standard error; silent under --quiet or when not a terminal."""
 
@@ -77,16 +91,7 @@ class RichProgress:
 
     def start(self, description: str, total: int | None) -> None:
         self.finish()
-        self._bar = RichProgressBar(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[note]}"),
-            console=stderr,
-            transient=True,
-        )
+        self._bar = progress_bar("[progress.description]{task.description}", transient=True)
         self._bar.start()
         self._task = self._bar.add_task(description, total=total, note="")
 

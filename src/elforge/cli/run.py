@@ -8,19 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from sqlalchemy import select
 
 from elforge.build.artifacts import ArtifactStore
 from elforge.build.builders import BuildOptions, build_tree, check_builder
-from elforge.cli.common import OPTIONS, FormatOption, OutputOption, emit, stderr
+from elforge.cli.common import OPTIONS, FormatOption, OutputOption, emit, progress_bar, stderr
 from elforge.engine.pipeline import ALL_STAGES, RunOptions, run_pipeline, summary_document
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.store.db import open_store
@@ -50,16 +43,7 @@ class RichRunObserver:
         self._counts: dict[str, Counter[str]] = {}
 
     def start(self, packages: list[str], stages: list[str]) -> None:
-        self._bar = Progress(
-            TextColumn("{task.description:<10}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[note]}"),
-            console=stderr,
-            transient=False,
-        )
+        self._bar = progress_bar("{task.description:<10}", transient=False)
         self._bar.start()
         self._tasks["packages"] = self._bar.add_task("packages", total=len(packages), note="")
         for stage in stages:
