@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import subprocess
+from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,16 @@ def require_tool(*names: str) -> None:
     for name in names:
         if shutil.which(name) is None:
             pytest.fail(f"{name} is not installed; run scripts/install-system-deps.sh")
+
+
+@pytest.fixture
+def gnupg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private GNUPGHOME whose gpg-agent is stopped when the test ends."""
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    yield home
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, capture_output=True)
 
 
 @dataclass

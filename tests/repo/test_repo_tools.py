@@ -153,7 +153,7 @@ def test_publish_by_reference_with_modules(
 
 
 def test_publish_signs_with_rpmsign(
-    tmp_path: Path, built_rpms: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, built_rpms: dict[str, Path], gnupg_home: Path
 ) -> None:
     import subprocess
 
@@ -161,9 +161,6 @@ def test_publish_signs_with_rpmsign(
     from elforge.rpm.header import read_header
 
     require_tool("gpg", "rpmsign")
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    monkeypatch.setenv("GNUPGHOME", str(home))
     subprocess.run(
         ["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
          "elforge test <test@example.org>", "rsa2048", "sign", "never"],
