@@ -115,7 +115,15 @@ def _settings(ws: Workspace, opts: RunOptions) -> dict[str, Any]:
         "patch_format": cfg.patch.format,
         "allow_scripts": cfg.patch.allow_scripts,
         "build": build,
+        "stablelist": _workspace_path(ws, cfg.verify.stablelist),
     }
+
+
+def _workspace_path(ws: Workspace, value: str | None) -> str | None:
+    """A config path as an absolute path (relative ones are relative to the workspace)."""
+    if not value:
+        return None
+    return str(Path(value) if Path(value).is_absolute() else ws.root / value)
 
 
 def index_reference(ws: Workspace) -> dict[str, list[dict[str, Any]]]:

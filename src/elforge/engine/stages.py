@@ -422,6 +422,10 @@ def stage_build(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
 _VERDICT_ORDER = {"identical": 0, "compatible": 1, "incompatible": 2, "error": 3}
 
 
+def _path_digest(path: Path) -> str:
+    return tree_hash(path) if path.is_dir() else file_sha256(path)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -447,11 +451,13 @@ def stage_verify(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     ws = Path(spec["workspace"])
     reference = spec.get("reference", [])
     candidate = ctx["build"]["output"].get("rpms", [])
+    stablelist = spec.get("settings", {}).get("stablelist")
     key = inputs_hash(
         {
             "stage": "verify",
             "reference": sorted(r["sha256"] for r in reference),
             "candidate": sorted(c["sha256"] for c in candidate),
+            "stablelist": _path_digest(Path(stablelist)) if stablelist else None,
         }
     )
     reused = _reuse(spec, "verify", key, lambda out: True)
@@ -488,20 +494,29 @@ def stage_verify(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
         bad = [
             f"{f.subject}: {f.message}" for f in result.all_findings() if f.severity.name == "BAD"
         ]
-        pairs.append(
-            {
-                "name": pkey[0],
-                "arch": pkey[1],
-                "reference": ref["nevra"],
-                "candidate": cand["nevra"],
-                "verdict": result.verdict.value,
-                "exit_code": result.exit_code,
-                "bad": counts.get("BAD", 0),
-                "verify": counts.get("VERIFY", 0),
-                "report": str(report),
-                "problems": bad[:5],
-            }
-        )
+        pair: dict[str, Any] = {
+            "name": pkey[0],
+            "arch": pkey[1],
+            "reference": ref["nevra"],
+            "candidate": cand["nevra"],
+            "verdict": result.verdict.value,
+            "exit_code": result.exit_code,
+            "bad": counts.get("BAD", 0),
+            "verify": counts.get("VERIFY", 0),
+            "report": str(report),
+            "problems": bad[:5],
+        }
+        try:
+            kabi = kernel_abi_pair(ws, pkey, Path(ref["path"]), Path(cand["path"]), stablelist)
+        except ElforgeError as exc:
+            kabi = {"verdict": "error", "error": str(exc)}
+            errors.append(str(exc))
+        if kabi is not None:
+            pair["kabi"] = kabi
+            if _VERDICT_ORDER[kabi["verdict"]] > _VERDICT_ORDER[pair["verdict"]]:
+                pair["verdict"] = kabi["verdict"]
+            pair["problems"] = (pair["problems"] + kabi.get("problems", []))[:5]
+        pairs.append(pair)
     missing = [f"{n}.{a}" for n, a in sorted(refs.keys() - cands.keys())]
     extra = [f"{n}.{a}" for n, a in sorted(cands.keys() - refs.keys())]
     worst = max((p["verdict"] for p in pairs), key=_VERDICT_ORDER.__getitem__, default="identical")
@@ -518,6 +533,52 @@ def stage_verify(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
     if worst == "error":
         return _outcome("verify", "failed", key, output, error="; ".join(errors), started=started)
     return _outcome("verify", worst, key, output, started=started)
+
+
+def kernel_abi_pair(
+    ws: Path, pkey: tuple[str, str], ref: Path, cand: Path, stablelist: str | None
+) -> dict[str, Any] | None:
+    """The kABI half of verify: only for packages whose reference provides ``kernel(sym)``.
+
+    The rebuilt kernel's provides are compared with the reference kernel's
+    (``elforge.kabi.diff_kabi``); a removed or CRC-changed stablelisted symbol is
+    incompatible. Without a configured stablelist every reference symbol counts as one.
+    """
+    from elforge.kabi.diff import diff_symbol_sets
+    from elforge.kabi.ksym import ksym_deps
+    from elforge.kabi.load import read_kernel_rpm
+    from elforge.kabi.stablelist import Stablelist, read_stablelists
+    from elforge.report.render import render_json
+    from elforge.rpm.header import read_header
+
+    header = read_header(ref)
+    if not ksym_deps(header.provides):
+        return None
+    old = read_kernel_rpm(ref, header=header)
+    new = read_kernel_rpm(cand)
+    lists = read_stablelists(Path(stablelist)) if stablelist else None
+    if lists is None:  # no stablelist: the reference's whole kABI is what we promise
+        lists = {old.arch: Stablelist(str(ref), old.arch, frozenset(old.symbols))}
+    result = diff_symbol_sets(
+        {old.arch: old},
+        {new.arch: new},
+        stablelists=lists,
+        stablelist_source=stablelist or str(ref),
+        old_source=str(ref),
+        new_source=str(cand),
+    )
+    report = ws / "reports" / "kabi" / f"{pkey[0]}.{pkey[1]}.json"
+    _write_atomic(report, render_json(result.document()))
+    bad = [f"{f.subject}: {f.message}" for f in result.findings if f.severity.name == "BAD"]
+    verdict = "incompatible" if bad else ("compatible" if result.findings else "identical")
+    return {
+        "verdict": verdict,
+        "removed": result.removed,
+        "crc_changed": result.crc_changed,
+        "added": len(result.added),
+        "report": str(report),
+        "problems": bad[:5],
+    }
 
 
 # --------------------------------------------------------------------------- the chain

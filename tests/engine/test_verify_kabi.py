@@ -1,0 +1,96 @@
+"""The verify stage checks kernel packages' kABI against the reference kernel's."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import require_tool
+from elforge.engine.stages import stage_verify
+
+
+def _kernel_rpm(top: Path, release: str, provides: dict[str, str]) -> Path:
+    """rpmbuild an empty "kernel-core" that provides ``kernel(sym) = CRC``."""
+    top.mkdir(parents=True, exist_ok=True)
+    spec = top / "kernel-core.spec"
+    spec.write_text(
+        f"Name: kernel-core\nVersion: 5.14.0\nRelease: {release}\nSummary: kabi test kernel\n"
+        "License: GPL-2.0-only\n"
+        + "".join(f"Provides: kernel({sym}) = {crc}\n" for sym, crc in provides.items())
+        + "%description\nkabi test kernel\n%files\n"
+    )  # fmt: skip
+    subprocess.run(
+        ["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {top}", "--target", "x86_64",
+         str(spec)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return top / "RPMS" / "x86_64" / f"kernel-core-5.14.0-{release}.x86_64.rpm"
+
+
+def _artifact(path: Path) -> dict[str, Any]:
+    return {
+        "nevra": path.name.removesuffix(".rpm"),
+        "filename": path.name,
+        "path": str(path),
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
+
+
+REFERENCE = {"printk": "0x27e1a049", "kmalloc": "0x11111111", "vfs_read": "0x22222222"}
+
+
+@pytest.mark.system
+@pytest.mark.parametrize(
+    ("rebuilt", "stablelisted", "verdict", "removed", "crc_changed"),
+    [
+        (REFERENCE, None, "identical", [], []),
+        ({**REFERENCE, "new_sym": "0x33333333"}, None, "compatible", [], []),
+        ({"printk": "0x27e1a049", "kmalloc": "0x99999999"}, None, "incompatible",
+         ["vfs_read"], ["kmalloc"]),
+        # outside the stablelist, a changed CRC is not a broken promise
+        ({**REFERENCE, "kmalloc": "0x99999999"}, ["printk"], "compatible", [], ["kmalloc"]),
+    ],
+    ids=["same", "added", "removed-and-crc", "crc-outside-stablelist"],
+)  # fmt: skip
+def test_kernel_pair_verdicts(
+    tmp_path: Path,
+    rebuilt: dict[str, str],
+    stablelisted: list[str] | None,
+    verdict: str,
+    removed: list[str],
+    crc_changed: list[str],
+) -> None:
+    require_tool("rpmbuild")
+    ref = _kernel_rpm(tmp_path / "ref", "1.el9", REFERENCE)
+    cand = _kernel_rpm(tmp_path / "cand", "1.el9.forge.1", rebuilt)
+    settings: dict[str, Any] = {}
+    if stablelisted is not None:
+        sl = tmp_path / "kabi_stablelist_x86_64"
+        sl.write_text("[rhel9_x86_64_stablelist]\n" + "".join(f"\t{s}\n" for s in stablelisted))
+        settings["stablelist"] = str(sl)
+    ws = tmp_path / "ws"
+    spec = {"workspace": str(ws), "reference": [_artifact(ref)], "settings": settings}
+    ctx: dict[str, Any] = {"build": {"output": {"rpms": [_artifact(cand)]}}}
+    out = stage_verify(spec, ctx)
+    assert out["status"] == verdict, out
+    (pair,) = out["output"]["pairs"]
+    assert pair["kabi"]["removed"] == removed
+    assert pair["kabi"]["crc_changed"] == crc_changed
+    report = json.loads(Path(pair["kabi"]["report"]).read_text())
+    assert report["schema"] == "elforge.kabi-diff/1"
+    assert report["removed"] == removed
+
+
+@pytest.mark.system
+def test_non_kernel_packages_get_no_kabi_half(tmp_path: Path) -> None:
+    require_tool("rpmbuild")
+    ref = _kernel_rpm(tmp_path / "ref", "1.el9", {})
+    cand = _kernel_rpm(tmp_path / "cand", "2.el9", {})
+    spec = {"workspace": str(tmp_path / "ws"), "reference": [_artifact(ref)], "settings": {}}
+    out = stage_verify(spec, {"build": {"output": {"rpms": [_artifact(cand)]}}})
+    assert "kabi" not in out["output"]["pairs"][0]
