@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from abi_synthetic import BASE_C, BASE_MAP, build_lib, build_rpm
 
-from conftest import run_cli
+from conftest import require_tool, run_cli, serve_directory
 from elforge.abi.compare import CompareOptions, compare_trees
 from elforge.abi.diff import DiffOptions
 
@@ -53,6 +54,29 @@ def test_compare_trees(tmp_path: Path) -> None:
     again = compare_trees(ref, cand, opts)
     assert again.cached == 2
     assert again.to_json()["summary"]["verdicts"] == r.to_json()["summary"]["verdicts"]
+
+
+def test_compare_repositories_by_path_and_url(tmp_path: Path) -> None:
+    """Repositories are read through their metadata; over HTTP only compared pairs download."""
+    require_tool("createrepo_c")
+    ref, cand = _tree(tmp_path)
+    for side in (ref, cand):
+        subprocess.run(["createrepo_c", "--quiet", str(side)], check=True, capture_output=True)
+    opts = CompareOptions(diff=DiffOptions(types="off"), jobs=1, cache_dir=tmp_path / "cache")
+    local = compare_trees(ref, cand, opts)
+    with serve_directory(tmp_path) as base:
+        remote = compare_trees(f"{base}/ref", f"{base}/cand", opts)
+        res = run_cli("abi", "compare", "--reference", f"{base}/ref", "--candidate",
+                      f"{base}/cand", "-j", "1", "--no-cache", "--format", "json")  # fmt: skip
+    for r in (local, remote):
+        verdicts = {p["name"]: p["verdict"] for p in r.packages}
+        assert verdicts == {"libsame": "identical", "libbroken": "incompatible"}
+        assert [m["name"] for m in r.missing] == ["libgone"]
+        assert [m["name"] for m in r.extra] == ["libnewpkg"]
+    downloaded = {p.name for p in (tmp_path / "cache" / "repos").rglob("*.rpm")}
+    assert len(downloaded) == 4  # the two compared pairs; libgone and libnewpkg never fetched
+    doc = json.loads(res.stdout)
+    assert res.exit_code & 12 == 12 and doc["schema"] == "elforge.abi-compare/1"
 
 
 def test_compare_cli_formats(tmp_path: Path) -> None:

@@ -9,13 +9,14 @@ by the two files' sha256 and the options, so an unchanged pair costs a JSON read
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ from elforge.progress import NO_PROGRESS, Progress
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.rpm.header import read_header
 from elforge.rpm.release import normalize_release
+from elforge.rpm.remote import is_url
+from elforge.rpm.repodata import Repository
 
 SCHEMA = "elforge.abi-compare/1"
 PAIR_REVISION = 2
@@ -42,6 +45,11 @@ class TreePackage:
     arch: str
     evr: str
     sourcerpm: str = ""
+    # repositories: download (checksum-verified, cached) only when the package is compared
+    fetch: Callable[[], Path] | None = field(default=None, compare=False)
+
+    def local(self) -> Path:
+        return self.fetch() if self.fetch is not None else self.path
 
 
 @dataclass
@@ -72,12 +80,27 @@ def _head(path: Path, memo_dir: Path | None) -> tuple[str, str, int, str, str, s
     return out
 
 
-def scan_tree(src: Path, cache_dir: Path | None = None) -> Tree:
-    """Index a directory of RPMs (searched recursively; a repository's directory works too)."""
+def is_repository(src: str | Path) -> bool:
+    """An http(s) URL, or a folder with ``repodata/repomd.xml``: read through its metadata."""
+    return is_url(src) or (Path(src) / "repodata" / "repomd.xml").is_file()
+
+
+def _add(tree: Tree, pkg: TreePackage) -> None:
+    if _AUX.search(pkg.name):
+        # debuginfo of any subpackage of the same source build: abidiff picks the right
+        # file by build-id (Fedora splits debuginfo per subpackage)
+        tree.aux.setdefault((pkg.sourcerpm, pkg.arch), []).append(pkg)
+    else:
+        tree.main[(pkg.name, pkg.arch)] = pkg
+
+
+def scan_tree(src: str | Path, cache_dir: Path | None = None) -> Tree:
+    """Index one side: a repository (path or URL) or a directory of RPMs (recursive)."""
+    if is_repository(src):
+        return scan_repository(src, cache_dir)
+    src = Path(src)
     if not src.is_dir():
-        raise FormatError(
-            "not a directory of RPMs (repository URLs are not supported yet)", subject=src
-        )
+        raise FormatError("not a directory of RPMs nor a repository", subject=src)
     tree = Tree(str(src))
     for path in sorted(src.rglob("*.rpm")):
         try:
@@ -88,25 +111,32 @@ def scan_tree(src: Path, cache_dir: Path | None = None) -> Tree:
         if sourcerpm is None or arch in ("src", "nosrc"):
             continue
         evr = f"{epoch}:{version}-{release}" if epoch else f"{version}-{release}"
-        pkg = TreePackage(path, name, arch, evr, sourcerpm)
-        if _AUX.search(name):
-            # debuginfo of any subpackage of the same source build: abidiff picks the right
-            # file by build-id (Fedora splits debuginfo per subpackage)
-            tree.aux.setdefault((sourcerpm, arch), []).append(pkg)
-        else:
-            tree.main[(name, arch)] = pkg
+        _add(tree, TreePackage(path, name, arch, evr, sourcerpm))
+    return tree
+
+
+def scan_repository(src: str | Path, cache_dir: Path | None = None) -> Tree:
+    """Index a repository from its primary metadata; packages are fetched when compared."""
+    repo = Repository(src, cache_dir=cache_dir / "repos" if cache_dir is not None else None)
+    tree = Tree(str(src))
+    for p in repo.packages():
+        if p.sourcerpm is None or p.nevra.arch in ("src", "nosrc"):
+            continue
+        n = p.nevra
+        evr = f"{n.epoch}:{n.version}-{n.release}" if n.epoch else f"{n.version}-{n.release}"
+        fetch = functools.partial(repo.fetch_package, p)
+        _add(tree, TreePackage(Path(p.location_href), n.name, n.arch, evr, p.sourcerpm, fetch))
     return tree
 
 
 def _debuginfo_for(tree: Tree, pkg: TreePackage) -> list[Path]:
-    return [
-        p.path for p in tree.aux.get((pkg.sourcerpm, pkg.arch), []) if p.name.endswith("-debuginfo")
-    ]
+    aux = tree.aux.get((pkg.sourcerpm, pkg.arch), [])
+    return [p.local() for p in aux if p.name.endswith("-debuginfo")]
 
 
 def _devel_for(tree: Tree, pkg: TreePackage) -> list[Path]:
     dev = tree.main.get((f"{pkg.name}-devel", pkg.arch))
-    return [dev.path] if dev else []
+    return [dev.local()] if dev else []
 
 
 @dataclass
@@ -388,8 +418,8 @@ class CompareResult:
 
 
 def compare_trees(
-    reference: Path,
-    candidate: Path,
+    reference: str | Path,
+    candidate: str | Path,
     options: CompareOptions | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> CompareResult:
@@ -406,16 +436,15 @@ def compare_trees(
     tasks = []
     for key in sorted(ref.main.keys() & cand.main.keys()):
         a, b = ref.main[key], cand.main[key]
-        tasks.append(
-            PairTask(
-                a.name,
-                a.arch,
-                PackageSet(a.path, _debuginfo_for(ref, a), _devel_for(ref, a)),
-                PackageSet(b.path, _debuginfo_for(cand, b), _devel_for(cand, b)),
-                a.evr,
-                b.evr,
+        try:
+            sides = (
+                PackageSet(a.local(), _debuginfo_for(ref, a), _devel_for(ref, a)),
+                PackageSet(b.local(), _debuginfo_for(cand, b), _devel_for(cand, b)),
             )
-        )
+        except ElforgeError as exc:  # a download or checksum failure: this pair only
+            result.errors.append(str(exc))
+            continue
+        tasks.append(PairTask(a.name, a.arch, *sides, a.evr, b.evr))
     _run_all(tasks, options, result, progress)
     return result
 

@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from elforge.abi.compare import CompareOptions, compare_pairs, compare_trees, read_pairs_file
+from elforge.abi.compare import (
+    CompareOptions,
+    compare_pairs,
+    compare_trees,
+    is_repository,
+    read_pairs_file,
+)
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.snapshot import SnapshotCache, default_cache_dir
 from elforge.cli.common import FormatOption, OutputOption, emit, progress
@@ -128,11 +134,15 @@ def diff(
 @app.command("compare")
 def compare(
     reference: Annotated[
-        Path | None,
-        typer.Option("--reference", help="Reference tree: a directory of RPMs (recursive)."),
+        str | None,
+        typer.Option(
+            "--reference",
+            help="Reference: a directory of RPMs (recursive) or a repository (path or URL).",
+        ),
     ] = None,
     candidate: Annotated[
-        Path | None, typer.Option("--candidate", help="Candidate tree: a directory of RPMs.")
+        str | None,
+        typer.Option("--candidate", help="Candidate: a directory of RPMs or a repository."),
     ] = None,
     pairs: Annotated[
         Path | None,
@@ -168,8 +178,8 @@ def compare(
         if reference is None or candidate is None:
             raise typer.BadParameter("give --reference and --candidate, or --pairs FILE")
         for p in (reference, candidate):
-            if not p.is_dir():
-                raise typer.BadParameter(f"{p}: not a directory of RPMs")
+            if not (is_repository(p) or Path(p).is_dir()):
+                raise typer.BadParameter(f"{p}: not a directory of RPMs nor a repository")
     elif reference is not None or candidate is not None:
         raise typer.BadParameter("--pairs replaces --reference/--candidate")
     options = CompareOptions(
