@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import html
 import io
 import json
 from collections import defaultdict
 from enum import StrEnum
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import quoteattr
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table as RichTable
 
@@ -117,6 +116,15 @@ def render_sarif(doc: ReportDocument) -> str:
     return json.dumps(sarif, indent=2) + "\n"
 
 
+def xml_escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value with its quotes (html.escape's entities are valid XML)."""
+    return f'"{html.escape(text, quote=True)}"'
+
+
 def render_junit(doc: ReportDocument) -> str:
     cases = doc.cases
     if cases is None:
@@ -151,14 +159,19 @@ def render_junit(doc: ReportDocument) -> str:
     return "\n".join(out) + "\n"
 
 
-_env = Environment(
-    loader=PackageLoader("elforge.report", "templates"),
-    autoescape=select_autoescape(["html", "j2"], default=True),
-)
+@functools.cache
+def _templates() -> Any:
+    # jinja2 loads only when HTML is asked for: every CLI call imports this module
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("elforge.report", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+    )
 
 
 def render_html(doc: ReportDocument) -> str:
-    template = _env.get_template("report.html.j2")
+    template = _templates().get_template("report.html.j2")
     findings = sorted(doc.findings, key=lambda f: (-f.severity, f.subject, f.code))
     return template.render(
         doc=doc,
