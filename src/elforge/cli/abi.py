@@ -33,6 +33,17 @@ CacheDirOption = Annotated[
     typer.Option("--cache-dir", help="Snapshot cache directory (default ~/.cache/elforge/abi)."),
 ]
 NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Do not read or write snapshots.")]
+SuppressionsOption = Annotated[
+    list[Path] | None,
+    typer.Option("--suppressions", "--suppr", help="libabigail suppression file (repeatable)."),
+]
+NoDefaultSuppressionOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-default-suppression",
+        help="Do not load elforge's default suppressions (private version nodes).",
+    ),
+]
 
 
 def _cache(cache_dir: Path | None, no_cache: bool) -> SnapshotCache | None:
@@ -72,17 +83,8 @@ def diff(
     devel2: Annotated[
         list[Path] | None, typer.Option("--devel2", help="Devel package of NEW.")
     ] = None,
-    suppressions: Annotated[
-        list[Path] | None,
-        typer.Option("--suppressions", "--suppr", help="libabigail suppression file (repeatable)."),
-    ] = None,
-    no_default_suppression: Annotated[
-        bool,
-        typer.Option(
-            "--no-default-suppression",
-            help="Do not load elforge's default suppressions (private version nodes).",
-        ),
-    ] = False,
+    suppressions: SuppressionsOption = None,
+    no_default_suppression: NoDefaultSuppressionOption = False,
     public_dso_only: Annotated[
         bool,
         typer.Option(
@@ -154,16 +156,8 @@ def compare(
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes.")] = max(
         1, os.cpu_count() or 1
     ),
-    suppressions: Annotated[
-        list[Path] | None,
-        typer.Option("--suppressions", "--suppr", help="libabigail suppression file (repeatable)."),
-    ] = None,
-    no_default_suppression: Annotated[
-        bool,
-        typer.Option(
-            "--no-default-suppression", help="Do not load elforge's default suppressions."
-        ),
-    ] = False,
+    suppressions: SuppressionsOption = None,
+    no_default_suppression: NoDefaultSuppressionOption = False,
     types: TypesOption = "auto",
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
