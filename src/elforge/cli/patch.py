@@ -31,6 +31,12 @@ ConfigFormat = Annotated[
     str,
     typer.Option("--config-format", help="auto, elforge, autopatch or srpmproc (auto detects it)."),
 ]
+NoApplyCheckOption = Annotated[
+    bool, typer.Option("--no-apply-check", help="Do not rpmbuild -bp to check added patches.")
+]
+AllowScriptsOption = Annotated[
+    bool, typer.Option("--allow-scripts", help="Let configs that allow it run scripts.")
+]
 
 
 def _exit_code(outcomes: list[PatchOutcome]) -> int:
@@ -81,12 +87,8 @@ def patch(
         bool,
         typer.Option("--report", help="Only classify (dry run): identical/patched/drifted/failed."),
     ] = False,
-    no_apply_check: Annotated[
-        bool, typer.Option("--no-apply-check", help="Do not rpmbuild -bp to check added patches.")
-    ] = False,
-    allow_scripts: Annotated[
-        bool, typer.Option("--allow-scripts", help="Let configs that allow it run scripts.")
-    ] = False,
+    no_apply_check: NoApplyCheckOption = False,
+    allow_scripts: AllowScriptsOption = False,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -166,12 +168,8 @@ def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report what would change; leave the tree.")
     ] = False,
-    no_apply_check: Annotated[
-        bool, typer.Option("--no-apply-check", help="Do not rpmbuild -bp to check added patches.")
-    ] = False,
-    allow_scripts: Annotated[
-        bool, typer.Option("--allow-scripts", help="Let configs that allow it run scripts.")
-    ] = False,
+    no_apply_check: NoApplyCheckOption = False,
+    allow_scripts: AllowScriptsOption = False,
     release: Annotated[
         str | None, typer.Option("--release", help="Release folder/branch of the configs.")
     ] = None,
