@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,12 @@ import typer
 from elforge.cli.common import OPTIONS, FormatOption, OutputOption, emit, info, progress, stderr
 from elforge.errors import ConfigError
 from elforge.patching import apply_config
-from elforge.patching.batch import package_trees, patch_repositories, patch_trees
+from elforge.patching.batch import (
+    PatchSettings,
+    package_trees,
+    patch_repositories,
+    patch_trees,
+)
 from elforge.patching.gitrepo import is_repo
 from elforge.patching.ledger import ledger_document, load_outcomes, render_ledger, rows_for
 from elforge.patching.outcome import PatchOutcome
@@ -124,17 +130,20 @@ def patch(
     repos = [] if report else [t for t in trees if is_repo(t)]
     plain = [t for t in trees if t not in repos]
     outcomes: list[PatchOutcome] = []
+    settings = PatchSettings(
+        config_format=config_format,
+        release=release,
+        dist=dist,
+        apply_check=not no_apply_check,
+        allow_scripts=allow_scripts,
+    )
     if repos:
         pairs = patch_repositories(
             repos,
             configs,
+            settings,
             branch=branch,
             upstream_ref=upstream or "HEAD",
-            config_format=config_format,
-            release=release,
-            dist=dist,
-            apply_check=not no_apply_check,
-            allow_scripts=allow_scripts,
             progress=progress(),
         )
         outcomes += [o for o, _ in pairs]
@@ -145,12 +154,8 @@ def patch(
         outcomes += patch_trees(
             plain,
             configs,
-            config_format=config_format,
-            release=release,
+            replace(settings, apply_check=settings.apply_check and not report),
             dry_run=report,
-            apply_check=not no_apply_check and not report,
-            allow_scripts=allow_scripts,
-            dist=dist,
             progress=progress(),
         )
     _print_problems(outcomes)
@@ -235,9 +240,8 @@ def ledger(
                 upstream[str(tree)] = f"{spec.stem}-{query_evr(spec).split(':', 1)[-1]}"
             except Exception:  # the ledger still lists the package, without its NVR
                 pass
-        fresh = patch_trees(
-            trees, configs, release=release, dry_run=True, apply_check=False, progress=progress()
-        )
+        settings = PatchSettings(release=release, apply_check=False)
+        fresh = patch_trees(trees, configs, settings, dry_run=True, progress=progress())
         for o in fresh:
             o.upstream = o.upstream or upstream.get(o.tree, "")
         outcomes += fresh

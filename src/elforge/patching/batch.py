@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from elforge.errors import ElforgeError
 from elforge.patching.drift import Diagnostic
@@ -28,75 +30,86 @@ def _failed(tree: Path, exc: Exception) -> PatchOutcome:
     return out
 
 
+@dataclass(frozen=True)
+class PatchSettings:
+    """How configs are read and checked; the same for every package of a batch."""
+
+    config_format: str = "auto"
+    release: str | None = None
+    dist: str | None = None
+    apply_check: bool = True
+    allow_scripts: bool = False
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {
+            "config_format": self.config_format,
+            "release": self.release,
+            "dist": self.dist,
+            "apply_check": self.apply_check,
+            "allow_scripts": self.allow_scripts,
+        }
+
+
+T = TypeVar("T")
+
+
+def _each(
+    items: Iterable[Path],
+    progress: Progress,
+    work: Callable[[Path], T],
+    failed: Callable[[Path, Exception], T],
+    outcome_of: Callable[[T], PatchOutcome],
+) -> list[T]:
+    """Run ``work`` on every item; one item's surprise is recorded and the batch goes on."""
+    items = list(items)
+    out: list[T] = []
+    progress.start("patching", len(items))
+    for item in items:
+        try:
+            out.append(work(item))
+        except Exception as exc:
+            out.append(failed(item, exc))
+        outcome = outcome_of(out[-1])
+        progress.advance(note=f"{outcome.package}: {outcome.status}")
+    progress.finish()
+    return out
+
+
 def patch_trees(
     trees: Iterable[Path],
     configs: Path,
+    settings: PatchSettings = PatchSettings(),
     *,
-    config_format: str = "auto",
-    release: str | None = None,
     dry_run: bool = False,
-    apply_check: bool = True,
-    allow_scripts: bool = False,
-    dist: str | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> list[PatchOutcome]:
-    trees = list(trees)
-    outcomes = []
-    progress.start("patching", len(trees))
-    for tree in trees:
-        try:
-            outcome = apply_config(
-                tree,
-                configs,
-                config_format=config_format,
-                dry_run=dry_run,
-                apply_check=apply_check,
-                allow_scripts=allow_scripts,
-                release=release,
-                dist=dist,
-            )
-        except Exception as exc:  # one package's surprise must not stop the batch
-            outcome = _failed(tree, exc)
-        outcomes.append(outcome)
-        progress.advance(note=f"{outcome.package}: {outcome.status}")
-    progress.finish()
-    return outcomes
+    """Patch plain package folders in place (or only classify them with ``dry_run``)."""
+
+    def work(tree: Path) -> PatchOutcome:
+        return apply_config(tree, configs, dry_run=dry_run, **settings.as_kwargs())
+
+    return _each(trees, progress, work, _failed, lambda o: o)
 
 
 def patch_repositories(
     repos: Iterable[Path],
     configs: Path,
+    settings: PatchSettings = PatchSettings(),
     *,
     branch: str,
     upstream_ref: str = "HEAD",
-    config_format: str = "auto",
-    release: str | None = None,
-    dist: str | None = None,
-    apply_check: bool = True,
-    allow_scripts: bool = False,
     progress: Progress = NO_PROGRESS,
 ) -> list[tuple[PatchOutcome, CommitResult | None]]:
-    repos = list(repos)
-    out: list[tuple[PatchOutcome, CommitResult | None]] = []
-    progress.start("patching", len(repos))
-    for repo in repos:
-        try:
-            if not is_repo(repo):
-                raise ElforgeError("not a git repository", subject=repo)
-            outcome, commit = patch_repository(
-                repo,
-                configs,
-                branch=branch,
-                upstream_ref=upstream_ref,
-                config_format=config_format,
-                release=release,
-                dist=dist,
-                apply_check=apply_check,
-                allow_scripts=allow_scripts,
-            )
-            out.append((outcome, commit))
-        except Exception as exc:
-            out.append((_failed(repo, exc), None))
-        progress.advance(note=f"{out[-1][0].package}: {out[-1][0].status}")
-    progress.finish()
-    return out
+    """Patch git package repositories, committing each result to ``branch``."""
+
+    def work(repo: Path) -> tuple[PatchOutcome, CommitResult | None]:
+        if not is_repo(repo):
+            raise ElforgeError("not a git repository", subject=repo)
+        return patch_repository(
+            repo, configs, branch=branch, upstream_ref=upstream_ref, **settings.as_kwargs()
+        )
+
+    def failed(repo: Path, exc: Exception) -> tuple[PatchOutcome, CommitResult | None]:
+        return _failed(repo, exc), None
+
+    return _each(repos, progress, work, failed, lambda pair: pair[0])
