@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
 from elforge.elf.reader import read_elf_file
+from helpers import require_tool
 
 BASE_C = """
 #include "foo.h"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from abipkgdiff_oracle import run_abipkgdiff
 
-from conftest import TESTDATA, require_tool
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
+from helpers import TESTDATA, require_tool
 
 # the folder's other RPM pairs: Oracle Linux CTF rebuilds, nss, Koji-layout nss-util, vte291,
 # and i686 dbus-glib (32-bit provides carry no "()(64bit)" suffix)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from abi_synthetic import BASE_C, BASE_MAP, build_lib, build_rpm
 
-from conftest import require_tool, run_cli, serve_directory
 from elforge.abi.compare import CompareOptions, compare_trees
 from elforge.abi.diff import DiffOptions
+from helpers import require_tool, run_cli, serve_directory
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
 from elforge.abi.payload import iter_package
 from elforge.elf.reader import read_elf, read_elf_file
 from elforge.errors import FormatError
+from helpers import require_tool
 
 ARCH_PACKAGES = {
     "x86_64": ("abi/pkgdiff/nss/nss-3.24.0-1.0.fc23.x86_64.rpm", 64, "little", "x86_64"),

@@ -12,9 +12,9 @@ from abi_synthetic import (
     make_pkg_fixture,  # noqa: F401  (registers the make_pkg fixture)
 )
 
-from conftest import run_cli
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.model import EXIT_ABI_CHANGE, EXIT_ERROR, EXIT_INCOMPATIBLE, Verdict
+from helpers import run_cli
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TESTDATA, require_tool
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.typelayer import parse_abidiff_report
+from helpers import TESTDATA, require_tool
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 _HDR = re.compile(r"^=+ changes of '([^']+)'=+$", re.M)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
 from elforge.build.artifacts import ArtifactStore
 from elforge.build.builders import BuildOptions, build_tree, check_builder, find_spec
 from elforge.build.hashing import lookaside_hashes, tree_hash
 from elforge.engine.example import materialize_upstream
 from elforge.errors import FormatError, ToolError
+from helpers import require_tool
 
 pytestmark = pytest.mark.system
 
@@ -180,7 +180,7 @@ def test_lookaside_hashes_read_both_sources_forms(tmp_path: Path) -> None:
 
 def test_cli_build_tree_json_and_missing_mock(upstream: Path, tmp_path: Path) -> None:
     require_tool("rpmbuild")
-    from conftest import run_cli
+    from helpers import run_cli
 
     result = run_cli(
         "build",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_cli
 from elforge import __version__
+from helpers import run_cli
 
 
 def test_version() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from helpers import require_tool
 
 LIBX_C = "int x_one(void) { return 1; }\nint x_two(void) { return 2; }\n"
 LIBX_OLD_MAP = "LIBX_1.0 { global: x_one; local: *; };\n"

@@ -88,7 +88,7 @@ def test_same_verdict_as_auditwheel(testdata: Path, manylinux: list[Profile], in
 
 
 def test_cli_names_the_blacklisted_symbols(testdata: Path, tmp_path: Path) -> None:
-    from conftest import run_cli
+    from helpers import run_cli
 
     policy_file = testdata / "wheels" / "policy" / "manylinux-policy.json"
     args = []

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from compat_builds import LIBX_C, LIBX_OLD_MAP, build_dso
 
-from conftest import run_cli
 from elforge.compat.auditwheel import import_policy
 from elforge.compat.profile import load
 from elforge.compat.trees import read_wheel, wheel_member_problem
 from elforge.errors import FormatError, UnsafePayloadError
+from helpers import run_cli
 
 
 @pytest.fixture(scope="module")

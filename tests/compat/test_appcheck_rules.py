@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from compat_builds import build_dso, gcc
 
-from conftest import run_cli
 from elforge.elf.reader import read_elf_file
+from helpers import run_cli
 
 pytestmark = [pytest.mark.system]
 

@@ -17,9 +17,9 @@ from compat_builds import (
     gcc,
 )
 
-from conftest import require_tool, run_cli
 from elforge.compat.profile import load
 from elforge.elf.reader import read_elf_file
+from helpers import require_tool, run_cli
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

@@ -1,13 +1,12 @@
 """Fixtures and helpers for the pipeline tests; the example's reference binaries are built once.
 
 Test modules import the fixture functions (registered under the names ``reference_rpms`` and
-``baseline``); a conftest.py here would shadow tests/conftest.py for ``from conftest import``.
+``baseline``).
 """
 
 from __future__ import annotations
 
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -83,20 +82,3 @@ def fingerprint(ws: Workspace) -> dict[str, Any]:
         "imports": sorted(imports.items()),
         "patches": patches,
     }
-
-
-def _root_conftest() -> Any:
-    # tests/conftest.py's helpers; "from conftest import" would find this folder's conftest
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "_elforge_root_conftest", Path(__file__).parents[1] / "conftest.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-run_cli = _root_conftest().run_cli

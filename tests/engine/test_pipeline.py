@@ -19,12 +19,12 @@ from engine_fixtures import (  # noqa: F401 - fixtures are registered by import
     example_workspace,
     fingerprint,
     reference_rpms_fixture,
-    run_cli,
 )
 
 from elforge.engine.lock import WorkspaceLock, WorkspaceLocked
 from elforge.engine.pipeline import RunOptions, run_pipeline
 from elforge.workspace.workspace import Workspace
+from helpers import run_cli
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 ELFORGE = Path(sys.executable).parent / "elforge"

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from conftest import require_tool
 from elforge.engine.stages import stage_verify
+from helpers import require_tool
 
 
 def _kernel_rpm(top: Path, release: str, provides: dict[str, str]) -> Path:

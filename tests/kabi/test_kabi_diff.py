@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
 from elforge.errors import FormatError
 from elforge.kabi.diff import diff_kabi
 from elforge.report.model import Severity
+from helpers import run_cli
 
 OLD = """\
 0x00000001\tkept\tvmlinux\tEXPORT_SYMBOL

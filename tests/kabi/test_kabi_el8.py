@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool, run_cli
 from elforge.kabi.diff import diff_kabi
 from elforge.kabi.symvers import read_symvers
+from helpers import require_tool, run_cli
 
 ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x")
 

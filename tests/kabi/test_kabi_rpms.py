@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool, run_cli
 from elforge.kabi.check import check_kmods
 from elforge.kabi.diff import diff_kabi
 from elforge.kabi.load import load_symbol_sets
 from elforge.kabi.symvers import read_symvers
+from helpers import require_tool, run_cli
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

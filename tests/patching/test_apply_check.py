@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from patchkit import config, fixed_date, write_tree  # noqa: F401
 
-from conftest import require_tool
 from elforge.patching import apply_config
+from helpers import require_tool
 
 SPEC = """\
 Name:           hello

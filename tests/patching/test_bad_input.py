@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from patchkit import config, demo_spec, fixed_date, write_tree  # noqa: F401 (autouse fixture)
 
-from conftest import run_cli
+from helpers import run_cli
 
 R = "reason: {category: other, text: test}"
 

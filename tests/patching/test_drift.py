@@ -7,8 +7,8 @@ from pathlib import Path
 
 from patchkit import BASE_CONF, config, demo_spec, fixed_date, snapshot, write_tree  # noqa: F401
 
-from conftest import run_cli
 from elforge.patching import apply_config
+from helpers import run_cli
 
 R = "reason: {category: branding, text: test}"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from patchkit import DATA, config, copy_tree, demo_spec, fixed_date, write_tree  # noqa: F401
 
-from conftest import run_cli
+from helpers import run_cli
 
 
 def git(repo: Path, *args: str) -> str:

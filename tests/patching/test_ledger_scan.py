@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from patchkit import DATA, config, copy_tree, fixed_date, write_tree  # noqa: F401
 
-from conftest import require_tool, run_cli
+from helpers import require_tool, run_cli
 
 
 def _packages(testdata: Path, tmp_path: Path) -> Path:

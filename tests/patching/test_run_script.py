@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from patchkit import config, demo_spec, fixed_date, snapshot, write_tree  # noqa: F401
 
-from conftest import require_tool
 from elforge.patching import apply_config
+from helpers import require_tool
 
 R = "reason: {category: other, text: test}"
 

@@ -148,7 +148,7 @@ BROKEN = [
 @pytest.fixture(scope="session", name="built_rpms")
 def built_rpms_fixture(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """RPMs made with rpmbuild once per session: name -> path."""
-    from conftest import require_tool
+    from helpers import require_tool
 
     require_tool("rpmbuild", "createrepo_c")
     top = tmp_path_factory.mktemp("rpmbuild")

@@ -16,9 +16,9 @@ from repo_helpers import (  # noqa: F401
     write_stub_base,
 )
 
-from conftest import require_tool, run_cli
 from elforge.repo.closure import check_closure
 from elforge.rpm.repodata import Repository
+from helpers import require_tool, run_cli
 
 pytestmark = pytest.mark.system
 CS9 = "repodata/cs9-appstream-2024"

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from repo_helpers import Spec, build_rpm, built_rpms_fixture, createrepo  # noqa: F401
 
-from conftest import run_cli
 from elforge.repo.diff import classify, diff_repos
 from elforge.repo.installcheck import install_check
 from elforge.repo.publish import publish_repo
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.repodata import Repository
+from helpers import run_cli
 
 pytestmark = pytest.mark.system
 
@@ -157,8 +157,8 @@ def test_publish_signs_with_rpmsign(
 ) -> None:
     import subprocess
 
-    from conftest import require_tool
     from elforge.rpm.header import read_header
+    from helpers import require_tool
 
     require_tool("gpg", "rpmsign")
     subprocess.run(

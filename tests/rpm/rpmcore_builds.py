@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool
+from helpers import require_tool
 
 SPEC = """\
 Name:           tiny

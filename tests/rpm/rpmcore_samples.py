@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import TESTDATA
+from helpers import TESTDATA
 
 
 def rpm_files(*folders: str) -> list[Path]:

@@ -11,9 +11,9 @@ import pytest
 from rpmcore_builds import BuiltRpms, built_rpms_fixture, signed_rpm_fixture  # noqa: F401
 from rpmcore_samples import HEADER_RPMS, rpm_id
 
-from conftest import require_tool
 from elforge.errors import FormatError
 from elforge.rpm.header import RpmHeader, read_header
+from helpers import require_tool
 
 F, ITEM, SUB = "\x1f", "\x1e", "\x1d"
 SCALARS = [

@@ -21,9 +21,9 @@ from rpmcore_builds import (  # noqa: F401
 )
 from rpmcore_samples import PAYLOAD_RPMS, rpm_id
 
-from conftest import require_tool
 from elforge.errors import FormatError, UnsafePayloadError
 from elforge.rpm.payload import Limits, Member, extract, is_elf, iter_members, symlink_escapes
+from helpers import require_tool
 
 REG, DIR, LNK = stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
 

@@ -16,7 +16,7 @@ from rpmcore_builds import (  # noqa: F401
     splice_payload,
 )
 
-from conftest import run_cli
+from helpers import run_cli
 
 BASH = "rpms/signed/bash-5.1.8-9.el9.x86_64.rpm"
 STUB = "abi/fedabipkgdiff/dbus-glib-0.80-3.fc12.x86_64.rpm"  # a git symlink stub

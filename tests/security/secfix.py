@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from conftest import require_tool
+from helpers import require_tool
 
 
 def osv_record(

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from secfix import write_json
 
-from conftest import require_tool, run_cli
 from elforge.errors import FormatError
 from elforge.security.kernel import changelog_hits, rank_candidates, read_vulns_record
+from helpers import require_tool, run_cli
 
 INTRO = "1" * 40
 FIX_510 = "a" * 40

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from secfix import csaf_advisory, osv_record, write_json
 
-from conftest import require_tool
 from elforge.security.parity import compute_parity, parity_document
 from elforge.security.shipped import load_shipped
 from elforge.security.sources import load_source, load_sources
 from elforge.security.versions import dist_major, evr_covers, normalize_release
+from helpers import require_tool
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ import pytest
 from secfix import git_commit, osv_record, write_json
 from sqlalchemy import select
 
-from conftest import run_cli
 from elforge.rpm.updateinfo import read_updateinfo
 from elforge.security.osv import read_osv
 from elforge.store.db import open_store
 from elforge.store.models import Advisory as AdvisoryRow
 from elforge.workspace.workspace import Workspace
+from helpers import run_cli
 
 SEC = "security"
 

@@ -22,13 +22,13 @@ from importfixtures import (
     write_config,
 )
 
-from conftest import require_tool, run_cli
 from elforge.errors import ChecksumError
 from elforge.sources.blobstore import BlobStore
 from elforge.sources.importer import ImportOptions, checkout_tree, import_package
 from elforge.sources.metadata import SourceEntry
 from elforge.workspace.config import PackageEntry
 from elforge.workspace.workspace import Workspace
+from helpers import require_tool, run_cli
 
 pytestmark = [pytest.mark.system]
 

@@ -21,7 +21,6 @@ from importfixtures import (
     write_config,
 )
 
-from conftest import require_tool, run_cli
 from elforge.sources.importer import (
     ImportOptions,
     checkout_tree,
@@ -32,6 +31,7 @@ from elforge.sources.provenance import latest
 from elforge.store.db import open_store
 from elforge.workspace.config import PackageEntry
 from elforge.workspace.workspace import Workspace
+from helpers import require_tool, run_cli
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

@@ -13,12 +13,12 @@ from importfixtures import Lookaside, exploded_repo, serve, tarball
 from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from conftest import require_tool, run_cli
 from elforge.sources.importer import ImportOptions, import_package
 from elforge.sources.model import ImportResult, SourceRecord
 from elforge.sources.sbom import SbomFormat, make_sbom
 from elforge.workspace.config import PackageEntry
 from elforge.workspace.workspace import Workspace
+from helpers import require_tool, run_cli
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from conftest import run_cli
 from elforge.errors import ConfigError
 from elforge.store.db import open_store
 from elforge.store.models import Package
 from elforge.workspace.config import load_config
 from elforge.workspace.workspace import Workspace
+from helpers import run_cli
 
 
 def test_init_creates_config_and_migrated_store(tmp_path: Path) -> None:
