@@ -151,21 +151,24 @@ class _Run:
     observer: RunObserver
     results: list[PackageResult] = field(default_factory=list)
 
-    def record(self, result: PackageResult) -> None:
-        record.record_package(self.store, self.run_id, self.ws.options.patched_branch, result)
-        self.results.append(result)
-        self.observer.package_done(result)
+    def record(self, *results: PackageResult) -> None:
+        branch = self.ws.options.patched_branch
+        record.record_packages(self.store, self.run_id, branch, list(results))
+        for result in results:
+            self.results.append(result)
+            self.observer.package_done(result)
 
 
 def _run_tasks(run: _Run, executor: Executor, specs: list[PackageSpec], first: str) -> None:
     """Settle what is reusable here, send the rest to the executor, record as they finish."""
-    todo = []
+    todo, settled = [], []
     for spec in specs:
         done = try_reuse(spec)
         if done is None:
             todo.append(spec)
         else:
-            run.record(done)
+            settled.append(done)
+    run.record(*settled)  # one transaction: a no-op rerun writes once, not once a package
     log.info(
         "%d packages settled from recorded outcomes, %d to run", len(specs) - len(todo), len(todo)
     )
