@@ -169,9 +169,7 @@ def _run_tasks(run: _Run, executor: Executor, specs: list[PackageSpec], first: s
         else:
             settled.append(done)
     run.record(*settled)  # one transaction: a no-op rerun writes once, not once a package
-    log.info(
-        "%d packages settled from recorded outcomes, %d to run", len(specs) - len(todo), len(todo)
-    )
+    log.info("%d packages settled from recorded outcomes, %d to run", len(settled), len(todo))
     for spec, res in executor.run(run_package, todo):
         if isinstance(res, BaseException):  # the task itself died (worker lost…)
             lost = StageOutcome(
@@ -221,6 +219,7 @@ def run_pipeline(
                 publish = stage_publish(
                     ws.state_dir, settings.publish, run.results, previous_publish
                 )
+                log.info("publish: %s in %.2f s", publish.status, publish.duration)
                 record.record_global(store, run.run_id, publish)
                 observer.stage_done(publish)
             observer.finish()
