@@ -115,7 +115,11 @@ def publish(
     ] = None,
     reference: Annotated[
         list[str] | None,
-        typer.Option("--reference", help="NAME=REPO: split like this reference repo (repeat)."),
+        typer.Option(
+            "--reference",
+            metavar="NAME=REPO",
+            help="Split like this reference repository, into a repository NAME (repeat).",
+        ),
     ] = None,
     advisories: Annotated[
         Path | None, typer.Option("--advisories", help="updateinfo.xml to publish with.")
