@@ -128,8 +128,17 @@ def publish(
         Path | None, typer.Option("--modules", help="modules.yaml to carry over.")
     ] = None,
     sign_key: Annotated[
-        str | None, typer.Option("--sign-key", help="Sign RPMs with rpmsign and this key.")
+        str | None,
+        typer.Option("--sign-key", help="Sign RPMs (rpmsign) and repomd.xml (gpg) with KEY."),
     ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option("--keep", min=1, help="Builds of each package kept (default: 3)."),
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Allow replacing a repository with an empty one."),
+    ] = False,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -147,6 +156,7 @@ def publish(
         split = dict(cfg.layout) or None
         refs = dict(cfg.reference)
         sign_key = sign_key or cfg.sign_key
+        keep = keep or cfg.keep
         advisories = advisories or (ws.root / cfg.updateinfo if cfg.updateinfo else None)
         modules = modules or (ws.root / cfg.modules if cfg.modules else None)
     if source is None or dest is None:
@@ -166,6 +176,8 @@ def publish(
         updateinfo=advisories,
         modules=modules,
         sign_key=sign_key,
+        keep=keep or 3,
+        allow_empty=allow_empty,
         progress=progress(),
     )
     emit(result.to_document(), fmt, output)
