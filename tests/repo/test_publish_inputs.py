@@ -165,3 +165,21 @@ def test_sign_key_added_later_signs_what_is_published(
     again = run_cli("publish", str(src), str(dest), "--sign-key", KEY, "--format", "json")
     doc = json.loads(again.stdout)
     assert doc["signed"] == 0 and doc["repos"][0]["unchanged"]
+
+
+def test_debuginfo_goes_to_the_debug_tree(tmp_path: Path) -> None:
+    """-debuginfo/-debugsource packages are published in debug/ARCH/, as EL lays it out."""
+    from repo_helpers import Spec, build_rpm
+
+    src = tmp_path / "rpms"
+    src.mkdir()
+    for spec in (Spec("tool"), Spec("tool-debuginfo"), Spec("tool-debugsource")):
+        shutil.copy(build_rpm(spec, tmp_path / "build"), src)
+    dest = tmp_path / "dest"
+    r = run_cli("publish", str(src), str(dest), "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    kinds = {x["name"]: (x["kind"], x["packages"]) for x in json.loads(r.stdout)["repos"]}
+    assert kinds == {".": ("binary", 1), "debug/x86_64": ("debug", 2)}
+    assert [p.name for p in Repository(dest).packages()] == ["tool"]
+    debug = Repository(dest / "debug" / "x86_64")
+    assert sorted(p.name for p in debug.packages()) == ["tool-debuginfo", "tool-debugsource"]

@@ -4,12 +4,16 @@ and ``elforge publish``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
 from elforge.report.render import OutputFormat
+
+if TYPE_CHECKING:
+    from elforge.engine.publishing import PublishSelection
+    from elforge.workspace.workspace import Workspace
 
 app = typer.Typer(
     name="repo",
@@ -148,10 +152,12 @@ def publish(
 
     split: dict[str, list[str]] | None = None
     refs: dict[str, str] = {}
+    selection = None
     if workspace is not None:
         ws = Workspace.open(workspace)
         cfg = ws.config.publish
-        source = source or ws.artifacts_dir
+        if source is None:
+            selection = _workspace_selection(ws)
         dest = dest or ws.root / cfg.dest
         split = dict(cfg.layout) or None
         refs = dict(cfg.reference)
@@ -159,7 +165,7 @@ def publish(
         keep = keep or cfg.keep
         advisories = advisories or (ws.root / cfg.updateinfo if cfg.updateinfo else None)
         modules = modules or (ws.root / cfg.modules if cfg.modules else None)
-    if source is None or dest is None:
+    if (source is None and selection is None) or dest is None:
         raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
     if layout:
         split = load_layout(layout)
@@ -168,8 +174,11 @@ def publish(
         if not sep:
             raise typer.BadParameter(f"--reference {spec!r}: expected NAME=REPO")
         refs[name] = repo
+    rpms: list[Any] = selection.inputs if selection is not None else []
+    if source is not None:
+        rpms = sorted(source.rglob("*.rpm"))
     result = publish_repo(
-        sorted(source.rglob("*.rpm")),
+        rpms,
         dest,
         layout=split,
         reference=refs or None,
@@ -180,6 +189,23 @@ def publish(
         allow_empty=allow_empty,
         progress=progress(),
     )
+    if selection is not None:
+        result.failed += [(m, "artifact file missing from the store") for m in selection.missing]
     emit(result.to_document(), fmt, output)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _workspace_selection(ws: Workspace) -> PublishSelection:
+    """The workspace's builds to publish: the store's artifact rows (files named by hash)."""
+    from elforge.engine.publishing import select_artifacts
+    from elforge.store.db import open_store
+
+    store = open_store(ws.store_url)
+    try:
+        selection = select_artifacts(store, [p.name for p in ws.config.packages])
+    finally:
+        store.close()
+    if selection.unbuilt:
+        info(f"not built yet, not published: {', '.join(selection.unbuilt)}")
+    return selection

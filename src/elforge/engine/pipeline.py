@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.report.render import render_html, render_json
 from elforge.rpm.header import read_header
 from elforge.rpm.nevra import NEVRA
-from elforge.store.db import open_store
+from elforge.store.db import Store, open_store
 from elforge.workspace.workspace import Workspace
 
 ALL_STAGES = ("import", "patch", "build", "verify", "publish")
@@ -151,49 +150,33 @@ def index_reference(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
-def publish(
-    ws: Workspace, results: dict[str, dict[str, Any]], previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Publish every built binary RPM with ``elforge.repo.publish_repo``.
+def publish(ws: Workspace, store: Store, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Publish the workspace's builds (the store's artifact rows) with ``elforge.repo``.
 
     The repositories go to ``[publish] dest`` (default ``repos/``), split by ``[publish]
-    layout`` or ``reference`` when given; the publisher itself is incremental and writes the
-    metadata atomically. Its input is a folder of hard links named like the RPMs (the artifact
-    store names files by hash).
+    layout`` or ``reference`` when given, with Source/ and debug/ARCH/ trees and the last
+    ``[publish] keep`` builds; the publisher itself is incremental and writes the metadata
+    atomically. A previous publish is reused only when its inputs are equal and every
+    repository on disk is still what it wrote.
     """
-    from elforge.repo.publish import publish_repo
+    from elforge.engine.publishing import select_artifacts, still_published
+    from elforge.repo.publish import PublishSettings
+    from elforge.repo.publish import publish as publish_repos
 
     started = time.monotonic()
-    rpms = sorted(
-        (
-            f
-            for res in results.values()
-            for f in res["outcomes"].get("build", {}).get("output", {}).get("rpms", [])
-            if res["outcomes"].get("build", {}).get("status") == "built"
-        ),
-        key=lambda f: f["filename"],
-    )
     cfg = ws.config.publish
     dest = ws.root / cfg.dest
-    key = inputs_hash(
-        {
-            "stage": "publish",
-            "rpms": [(f["filename"], f["sha256"]) for f in rpms],
-            "config": cfg.model_dump(),
-        }
-    )
+    selection = select_artifacts(store, [p.name for p in ws.config.packages])
+    key = inputs_hash({"stage": "publish", "rpms": selection.key(), "config": cfg.model_dump()})
     base = {"stage": "publish", "input_hash": key, "reused": False, "error": None}
     if (
         previous
         and previous["input_hash"] == key
         and previous["status"] == "published"
-        and all(
-            (Path(r["path"]) / "repodata" / "repomd.xml").is_file()
-            for r in previous["output"].get("repos", [])
-        )
+        and still_published(previous["output"])
     ):
         return {**previous, "stage": "publish", "reused": True, "duration": 0.0}
-    if not rpms:
+    if not selection.inputs and not dest.exists():
         return {
             **base,
             "status": "skipped",
@@ -201,25 +184,20 @@ def publish(
             "error": "nothing built",
             "duration": 0.0,
         }
-    links = ws.state_dir / "publish-input"
-    shutil.rmtree(links, ignore_errors=True)
-    links.mkdir(parents=True)
-    for f in rpms:
-        os.link(f["path"], links / f["filename"])
 
     def rel(path: str | None) -> Path | None:
         return ws.root / path if path else None
 
+    settings = PublishSettings(
+        layout=cfg.layout or None,
+        reference=cfg.reference or None,
+        updateinfo=rel(cfg.updateinfo),
+        modules=rel(cfg.modules),
+        sign_key=cfg.sign_key,
+        keep=cfg.keep,
+    )
     try:
-        result = publish_repo(
-            sorted(links.iterdir()),
-            dest,
-            layout=cfg.layout or None,
-            reference=cfg.reference or None,
-            updateinfo=rel(cfg.updateinfo),
-            modules=rel(cfg.modules),
-            sign_key=cfg.sign_key,
-        )
+        result = publish_repos(selection.inputs, dest, settings=settings)
     except Exception as exc:  # recorded as a failed publish; the run's results stand
         detail = str(exc) if isinstance(exc, ElforgeError) else f"{type(exc).__name__}: {exc}"
         return {
@@ -229,16 +207,18 @@ def publish(
             "error": detail,
             "duration": round(time.monotonic() - started, 3),
         }
-    finally:
-        shutil.rmtree(links, ignore_errors=True)
+    result.failed += [(m, "artifact file missing from the store") for m in selection.missing]
     published: dict[str, Any] = result.to_json()
     repos = [{**r, "path": str(Path(r["path"]).resolve())} for r in published.get("repos", [])]
     output = {
         "dest": str(dest),
         "repos": repos,
         "repo": repos[0]["path"] if repos else None,
-        "packages": sum(r["packages"] for r in repos),
+        "packages": sum(r["packages"] for r in repos if r["kind"] == "binary"),
+        "sources": sum(r["packages"] for r in repos if r["kind"] == "source"),
+        "debug": sum(r["packages"] for r in repos if r["kind"] == "debug"),
         "unplaced": published.get("unplaced", []),
+        "unbuilt": selection.unbuilt,
         "failed": published.get("failed", []),
         "signed": published.get("signed", 0),
         "publisher": "elforge.repo",
@@ -490,7 +470,7 @@ def run_pipeline(
                 observer.package_done(name, res["outcomes"])
             publish_outcome = None
             if "publish" in stages:
-                publish_outcome = publish(ws, results, previous[record.GLOBAL].get("publish"))
+                publish_outcome = publish(ws, store, previous[record.GLOBAL].get("publish"))
                 record.record_global(store, run_id, publish_outcome)
                 observer.stage_done("publish", publish_outcome)
             observer.finish()

@@ -44,6 +44,7 @@ class PublishInput:
 
     path: Path
     filename: str
+    sha256: str | None = None  # content hash, when the caller knows it (the artifact store)
 
     @classmethod
     def of(cls, item: PublishInput | Path) -> PublishInput:
