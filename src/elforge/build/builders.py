@@ -33,6 +33,7 @@ from elforge.build.artifacts import ArtifactStore
 from elforge.build.buildroot import host_buildroot, is_rpm_host, mock_buildroot
 from elforge.build.hashing import inputs_hash, lookaside_hashes, tree_hash
 from elforge.errors import FormatError, ToolError
+from elforge.proc import LoggedPopen
 from elforge.rpm.header import read_header
 
 BuilderName = Literal["rpmbuild", "mock"]
@@ -179,7 +180,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 def _run_logged(argv: list[str], log: Any, timeout: float, cwd: Path | None = None) -> int:
     log.write(f"$ {shlex.join(argv)}\n")
     log.flush()
-    proc = subprocess.Popen(
+    proc = LoggedPopen(
         argv,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 import shutil
-import subprocess
+import time
 from pathlib import Path
+
+from elforge.proc import run_command
 
 _DEBIAN_TOOLCHAIN = ("rpm", "gcc", "g++", "make", "binutils", "libc6-dev", "patch", "tar", "gzip")
 
@@ -23,17 +25,33 @@ def is_rpm_host() -> bool:
     """True when the host's own rpmdb holds packages (Fedora, EL…), False on Debian."""
     if shutil.which("rpm") is None:
         return False
-    proc = subprocess.run(["rpm", "-q", "--quiet", "rpm"], capture_output=True, check=False)
+    proc = run_command(["rpm", "-q", "--quiet", "rpm"], capture_output=True, check=False)
     return proc.returncode == 0
 
 
 def _run(argv: list[str]) -> str:
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    proc = run_command(argv, capture_output=True, text=True, check=False)
     return proc.stdout if proc.returncode == 0 else ""
 
 
+_HOST_TTL = 60.0  # seconds a host description is reused across builds in one process
+_host_cache: tuple[float, tuple[list[str], str]] | None = None
+
+
 def host_buildroot() -> tuple[list[str], str]:
-    """(packages, note) describing the host that ``rpmbuild`` runs on."""
+    """(packages, note) describing the host that ``rpmbuild`` runs on.
+
+    Asked once a minute at most: querying the package database costs more than a small
+    build, and a pipeline worker builds package after package on the same host."""
+    global _host_cache
+    now = time.monotonic()
+    if _host_cache is None or now - _host_cache[0] > _HOST_TTL:
+        _host_cache = (now, _describe_host())
+    packages, note = _host_cache[1]
+    return list(packages), note
+
+
+def _describe_host() -> tuple[list[str], str]:
     if is_rpm_host():
         out = _run(["rpm", "-qa", "--qf", "%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\n"])
         return sorted(filter(None, out.splitlines())), "host rpmdb (rpm -qa)"

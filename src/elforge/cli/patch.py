@@ -151,15 +151,16 @@ def patch(
     dist = None
     if configs is None or branch is None:
         ws = _open_workspace(workspace, "give --configs and --branch with --packages")
+        patch_opts = ws.options.patch
         if configs is None:
-            if not ws.config.patch.configs:
+            if patch_opts.configs is None:
                 raise ConfigError("[patch] configs is not set", subject=ws.root / "elforge.toml")
-            configs = ws.root / ws.config.patch.configs
-        branch = branch or ws.config.workspace.patched_branch
-        dist = ws.config.workspace.dist
+            configs = patch_opts.configs
+        branch = branch or patch_opts.branch
+        dist = patch_opts.settings.dist
         if config_format == "auto":
-            config_format = ws.config.patch.format
-        allow_scripts = allow_scripts and ws.config.patch.allow_scripts
+            config_format = patch_opts.settings.config_format
+        allow_scripts = allow_scripts and patch_opts.settings.allow_scripts
     assert packages is not None and configs is not None and branch is not None
     if not packages.is_dir():
         raise ConfigError("no such folder", subject=packages)
@@ -240,9 +241,9 @@ def apply(
 
 def _workspace_configs(workspace: Path | None) -> Path:
     ws = _open_workspace(workspace, "give --configs DIR with --packages DIR")
-    if not ws.config.patch.configs:
+    if ws.options.patch.configs is None:
         raise ConfigError("[patch] configs is not set", subject=ws.root / "elforge.toml")
-    return ws.root / ws.config.patch.configs
+    return ws.options.patch.configs
 
 
 def _dry_run_outcomes(packages: Path, configs: Path, release: str | None) -> list[PatchOutcome]:

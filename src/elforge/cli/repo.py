@@ -12,7 +12,7 @@ from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
 from elforge.report.render import OutputFormat
 
 if TYPE_CHECKING:
-    from elforge.engine.publishing import PublishSelection
+    from elforge.engine.stages.publish import PublishSelection
     from elforge.workspace.workspace import Workspace
 
 app = typer.Typer(
@@ -155,16 +155,16 @@ def publish(
     selection = None
     if workspace is not None:
         ws = Workspace.open(workspace)
-        cfg = ws.config.publish
+        opts = ws.options.publish
         if source is None:
             selection = _workspace_selection(ws)
-        dest = dest or ws.root / cfg.dest
-        split = dict(cfg.layout) or None
-        refs = dict(cfg.reference)
-        sign_key = sign_key or cfg.sign_key
-        keep = keep or cfg.keep
-        advisories = advisories or (ws.root / cfg.updateinfo if cfg.updateinfo else None)
-        modules = modules or (ws.root / cfg.modules if cfg.modules else None)
+        dest = dest or opts.dest
+        split = dict(opts.layout) or None
+        refs = dict(opts.reference)
+        sign_key = sign_key or opts.sign_key
+        keep = keep or opts.keep
+        advisories = advisories or opts.updateinfo
+        modules = modules or opts.modules
     if (source is None and selection is None) or dest is None:
         raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
     if layout:
@@ -198,7 +198,7 @@ def publish(
 
 def _workspace_selection(ws: Workspace) -> PublishSelection:
     """The workspace's builds to publish: the store's artifact rows (files named by hash)."""
-    from elforge.engine.publishing import select_artifacts
+    from elforge.engine.stages.publish import select_artifacts
     from elforge.store.db import open_store
 
     store = open_store(ws.store_url)

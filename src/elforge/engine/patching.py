@@ -10,11 +10,13 @@ and reads each package's patch outcome back from the store.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from elforge.engine import record
 from elforge.engine.pipeline import RunObserver, RunOptions, run_pipeline
+from elforge.engine.protocol import StageOutcome
 from elforge.patching.drift import Diagnostic
 from elforge.patching.ledger import outcome_from_json
 from elforge.patching.outcome import PatchOutcome
@@ -22,14 +24,14 @@ from elforge.store.db import open_store
 from elforge.workspace.workspace import Workspace
 
 
-def _outcome(name: str, row: dict[str, Any], recorded: dict[str, Any]) -> PatchOutcome:
+def _outcome(name: str, row: dict[str, Any], recorded: Mapping[str, StageOutcome]) -> PatchOutcome:
     """This run's patch outcome of one package, as an ``elforge.patch/1`` object."""
-    output = (recorded.get("patch") or {}).get("output") or {}
+    patched, imported = recorded.get("patch"), recorded.get("import")
+    output = patched.output if patched is not None else {}
     if row.get("patch") and output.get("result"):
-        outcome = outcome_from_json(output["result"], Path(name))
+        outcome = outcome_from_json(dict(output["result"]), Path(name))
         outcome.tree = str(output.get("tree") or outcome.tree)
-        imported = (recorded.get("import") or {}).get("output") or {}
-        outcome.upstream = outcome.upstream or str(imported.get("nvr") or "")
+        outcome.upstream = outcome.upstream or (imported.nvr if imported else None) or ""
         return outcome
     if row.get("patch") in ("identical", "patched"):  # no config: rebuilt as upstream ships it
         return PatchOutcome(name, "identical", tree=str(output.get("tree") or ""))
@@ -52,7 +54,7 @@ def recorded_outcomes(
         store.close()
     if rows is None:
         recorded = {n: latest[n]["patch"] for n in names if "patch" in latest[n]}
-        rows = [{"name": n, "patch": o["status"], "error": o["error"]} for n, o in recorded.items()]
+        rows = [{"name": n, "patch": o.status, "error": o.error} for n, o in recorded.items()]
     return [_outcome(r["name"], r, latest[r["name"]]) for r in rows]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from elforge.errors import ToolError
+from elforge.proc import run_command
 
 
 def _gpg() -> str:
@@ -31,7 +32,7 @@ def sign_rpms(paths: Sequence[Path], key: str) -> None:
     if shutil.which("rpmsign") is None:
         raise ToolError("rpmsign is not installed", subject="rpmsign")
     argv = ["rpmsign", "--addsign", "--define", f"_gpg_name {key}", "--define", f"__gpg {_gpg()}"]
-    proc = subprocess.run(
+    proc = run_command(
         [*argv, *map(str, paths)], capture_output=True, text=True, stdin=subprocess.DEVNULL
     )
     if proc.returncode != 0:
@@ -42,7 +43,7 @@ def sign_repomd(repomd: Path, key: str) -> Path:
     """Write ``repomd.xml.asc`` next to ``repomd``: a detached armoured signature by ``key``."""
     signature = repomd.with_name(repomd.name + ".asc")
     argv = [_gpg(), "--batch", "--yes", "--local-user", key, "--armor", "--detach-sign"]
-    proc = subprocess.run(
+    proc = run_command(
         [*argv, "--output", str(signature), str(repomd)],
         capture_output=True,
         text=True,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elforge.errors import ElforgeError, FetchError, FormatError, ToolError
+from elforge.proc import LoggedPopen, run_command
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 IDENTITY = {
@@ -62,7 +63,7 @@ def git(
 ) -> str:
     """Run git; a failure raises ``error`` naming ``subject`` and git's own last line."""
     try:
-        proc = subprocess.run(
+        proc = run_command(
             ["git", *args],
             cwd=cwd,
             env=_env(env),
@@ -77,10 +78,18 @@ def git(
     except subprocess.TimeoutExpired:
         raise error(f"git {args[0]} timed out after {timeout:.0f}s", subject=subject) from None
     if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-        detail = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise error(f"git {args[0]} failed: {detail}", subject=subject)
+        raise error(f"git {args[0]} failed: {git_message(proc.stderr, proc.returncode)}",
+                    subject=subject)  # fmt: skip
     return proc.stdout
+
+
+def git_message(stderr: str, returncode: int) -> str:
+    """git's own reason: its first ``fatal:``/``error:`` line (the lines after it are advice,
+    such as "Please make sure you have the correct access rights"), else its last line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    reasons = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    text = reasons[0] if reasons else (lines[-1] if lines else f"exit code {returncode}")
+    return text[:300]
 
 
 def remote_commit(url: str, branch: str, *, subject: str) -> str:
@@ -154,7 +163,7 @@ def export_tree(git_dir: Path, ref: str, dest: Path, *, subject: str) -> None:
             entries.append((mode, sha, path))
     if not entries:
         return
-    proc = subprocess.Popen(
+    proc = LoggedPopen(
         ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
     )  # fmt: skip
@@ -182,7 +191,7 @@ def export_tree(git_dir: Path, ref: str, dest: Path, *, subject: str) -> None:
 
 
 def _run_bytes(args: list[str], git_dir: Path, subject: str) -> bytes:
-    proc = subprocess.run(
+    proc = run_command(
         ["git", f"--git-dir={git_dir}", *args], env=_env(), capture_output=True, check=False
     )
     if proc.returncode != 0:
