@@ -25,6 +25,16 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
+def _assert_refused(published: tuple[Path, Path], option: str, bad: Path) -> None:
+    """Publishing with ``option bad`` is one error line naming ``bad``; nothing changes."""
+    src, dest = published
+    before = _tree(dest.parent)
+    r = run_cli("publish", str(src), str(dest), option, str(bad))
+    assert r.exit_code == 1, bad
+    assert len(r.stderr.strip().splitlines()) == 1 and str(bad) in r.stderr, r.stderr
+    assert _tree(dest.parent) == before
+
+
 @pytest.fixture(name="published")
 def published_fixture(tmp_path: Path, built_rpms: dict[str, Path]) -> tuple[Path, Path]:
     """A folder of two RPMs, published once into DEST (which then holds them)."""
@@ -103,11 +113,7 @@ def test_truncated_advisories_publish_nothing(
     ):
         bad = tmp_path / name
         bad.write_bytes(data)
-        before = _tree(dest.parent)
-        r = run_cli("publish", str(src), str(dest), "--advisories", str(bad))
-        assert r.exit_code == 1, name
-        assert len(r.stderr.strip().splitlines()) == 1 and str(bad) in r.stderr, r.stderr
-        assert _tree(dest.parent) == before
+        _assert_refused(published, "--advisories", bad)
         assert Repository(dest).updateinfo_path() is None
     # the whole file publishes, and what dnf reads back is that document
     whole = tmp_path / "whole.xml.gz"
@@ -119,7 +125,7 @@ def test_truncated_advisories_publish_nothing(
 
 
 def test_invalid_modules_publish_nothing(published: tuple[Path, Path], tmp_path: Path) -> None:
-    src, dest = published
+    _src, dest = published
     cases = {
         "broken.yaml": "document: modulemd\nversion: 2\ndata: [unclosed\n",
         "wrong.yaml": "document: modulemd\nversion: 2\ndata:\n  name: x\n  version: nan\n",
@@ -128,11 +134,7 @@ def test_invalid_modules_publish_nothing(published: tuple[Path, Path], tmp_path:
     for name, text in cases.items():
         bad = tmp_path / name
         bad.write_text(text)
-        before = _tree(dest.parent)
-        r = run_cli("publish", str(src), str(dest), "--modules", str(bad))
-        assert r.exit_code == 1, name
-        assert len(r.stderr.strip().splitlines()) == 1 and str(bad) in r.stderr, r.stderr
-        assert _tree(dest.parent) == before
+        _assert_refused(published, "--modules", bad)
         assert Repository(dest).modules() is None
 
 
