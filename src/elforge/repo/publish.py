@@ -173,8 +173,9 @@ def _reference_layout(reference: Mapping[str, str | Path]) -> dict[str, list[str
 
 
 def _fingerprint(path: Path) -> list[Any]:
+    """Size, mtime (ns) and inode: rpmsign rewrites a file in the same second, same size."""
     st = path.stat()
-    return [st.st_size, int(st.st_mtime)]
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _check_settings(settings: PublishSettings) -> None:
@@ -348,16 +349,16 @@ def _place(
 
 def _sign_unsigned(
     packages_dir: Path, names: list[str], unsigned: set[str], state: dict[str, Any], key: str | None
-) -> tuple[dict[str, str | None], int]:
+) -> tuple[dict[str, str | None], set[str]]:
     """Sign every published file not yet signed by ``key``, new or published before (a key
-    added later signs what is there); who signed each file, and how many were signed now."""
+    added later signs what is there); who signed each file, and the files signed now."""
     recorded = state.get("signed_by", {})
     signed_by = {n: None if n in unsigned else recorded.get(n) for n in names}
     todo = [n for n in names if key and signed_by[n] != key]
     if key and todo:
         sign_rpms([packages_dir / n for n in todo], key)
         signed_by.update(dict.fromkeys(todo, key))
-    return signed_by, len(todo)
+    return signed_by, set(todo)
 
 
 def _remove_stale(packages_dir: Path, keep_names: set[str]) -> int:
@@ -374,10 +375,12 @@ def _index(
     packages_dir: Path,
     names: list[str],
     previous: dict[str, Any],
+    rewritten: set[str],
     result: PublishResult,
     progress: Progress,
 ) -> list[Any]:
-    """cr.Package objects for ``names``: reused from the old metadata when unchanged."""
+    """cr.Package objects for ``names``: reused from the old metadata when unchanged (not
+    copied or signed now, and with the size, mtime and inode it was indexed with)."""
     old = old_packages(packages_dir.parent)
     prev_fp = previous.get("packages", {})
     pkgs: list[Any] = []
@@ -387,7 +390,11 @@ def _index(
             path = packages_dir / name
             href = f"Packages/{name}"
             reuse = old.get(href)
-            if reuse is not None and prev_fp.get(name) == _fingerprint(path):
+            if (
+                reuse is not None
+                and name not in rewritten
+                and prev_fp.get(name) == _fingerprint(path)
+            ):
                 pkgs.append(reuse)
                 out.reused += 1
             else:
@@ -428,7 +435,7 @@ def _publish_one(
     out.removed = _remove_stale(packages_dir, set(sources) | set(older))
     names = sorted([*sources, *older])
     signed_by, signed = _sign_unsigned(packages_dir, names, copied, state, settings.sign_key)
-    result.signed += signed
+    result.signed += len(signed)
     # older builds keep their recorded source fingerprint: they are published, not given
     sources.update({n: state.get("sources", {}).get(n, []) for n in older})
     inputs = _metadata_inputs(packages_dir, names, settings)
@@ -438,7 +445,7 @@ def _publish_one(
     if previous == inputs and (repo_dir / "repodata/repomd.xml").is_file() and signature_ok:
         out.unchanged, out.reused = True, len(names)
         return out
-    pkgs = _index(out, packages_dir, names, previous, result, progress)
+    pkgs = _index(out, packages_dir, names, previous, copied | signed, result, progress)
     out.packages = len(pkgs)
     updateinfo = settings.updateinfo if target.kind == "binary" else None
     modules = settings.modules if target.kind == "binary" else None
@@ -460,7 +467,7 @@ def _publish_one(
 
 def repository_intact(repo_dir: Path) -> bool:
     """Is the repository on disk what its last publish wrote? repomd.xml present, and every
-    recorded package file there with the size and mtime it was indexed with."""
+    recorded package file there with the size, mtime and inode it was indexed with."""
     state = _load_state(repo_dir)
     recorded = state.get("inputs", {}).get("packages")
     if not (repo_dir / "repodata" / "repomd.xml").is_file() or recorded is None:
