@@ -88,6 +88,7 @@ def check_target_arch(builder: str, arch: str | None, mock_config: str | None) -
     host = host_arch()
     if arch is None or arch in NATIVE_TARGETS.get(host, frozenset({host, "noarch"})):
         return
+    arch = arch[:40]  # as given on the command line: never echoed unbounded
     if builder != "mock":
         raise ToolError(
             f"rpmbuild on this {host} host cannot build {arch} (it would compile {host} code "
