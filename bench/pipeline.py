@@ -154,17 +154,16 @@ def _bare_rpmbuild(tree: Path, work: Path, opts: BuildOptions) -> None:
     defines = [a for k, v in sorted(opts.all_macros().items()) for a in ("--define", f"{k} {v}")]
     top = work / tree.name
     spec = next(tree.glob("*.spec"))
-    subprocess.run(
-        ["rpmbuild", "-bs", "--define", f"_topdir {top}", "--define", f"_sourcedir {tree}",
-         *defines, str(spec)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    _rpmbuild(["-bs", "--define", f"_topdir {top}", "--define", f"_sourcedir {tree}",
+               *defines, str(spec)])  # fmt: skip
     srpm = next((top / "SRPMS").glob("*.src.rpm"))
-    subprocess.run(
-        ["rpmbuild", "--rebuild", "--nodeps", "--define", f"_topdir {top}/bin", *defines,
-         str(srpm)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    _rpmbuild(["--rebuild", "--nodeps", "--define", f"_topdir {top}/bin", *defines, str(srpm)])
+
+
+def _rpmbuild(args: list[str]) -> None:
+    proc = subprocess.run(["rpmbuild", *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"rpmbuild {args[0]} failed: {proc.stderr.strip()[-500:]}")
 
 
 def _synthetic(tmp: Path, n: int) -> dict[str, float]:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -160,23 +161,31 @@ class _Run:
 
 
 def _run_tasks(run: _Run, executor: Executor, specs: list[PackageSpec], first: str) -> None:
-    """Settle what is reusable here, send the rest to the executor, record as they finish."""
-    todo, settled = [], []
-    for spec in specs:
-        done = try_reuse(spec)
-        if done is None:
-            todo.append(spec)
-        else:
-            settled.append(done)
-    run.record(*settled)  # one transaction: a no-op rerun writes once, not once a package
-    log.info("%d packages settled from recorded outcomes, %d to run", len(settled), len(todo))
-    for spec, res in executor.run(run_package, todo):
+    """Settle what is reusable here, send the rest to the executor, record as they finish.
+
+    Packages go to the executor while the reuse pass is still running, so the workers start
+    (and import elforge) while the coordinator hashes the remaining packages."""
+    settled: list[PackageResult] = []
+
+    def needing_work() -> Iterator[PackageSpec]:
+        for spec in specs:
+            done = try_reuse(spec)
+            if done is None:
+                yield spec
+            else:
+                settled.append(done)
+
+    ran = 0
+    for spec, res in executor.run(run_package, needing_work()):
         if isinstance(res, BaseException):  # the task itself died (worker lost…)
             lost = StageOutcome(
                 first, "failed", "", error=f"task failed: {type(res).__name__}: {res}"
             )
             res = PackageResult(spec.name, {first: lost})
         run.record(res)
+        ran += 1
+    run.record(*settled)  # one transaction: a no-op rerun writes once, not once a package
+    log.info("%d packages settled from recorded outcomes, %d ran", len(settled), ran)
 
 
 def run_pipeline(
