@@ -85,10 +85,18 @@ def test_not_a_zip_wheel(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "problem"),
     [
-        (b"\x00garbage\xff", "not a profile"),
-        (gzip.compress(b'{"schema": "elforge.profile/1", "name": "x"')[:-6], "not a profile"),
-        (json.dumps({"schema": "elforge.appcheck/1"}).encode(), "not an elforge.profile/1"),
-        (
+        pytest.param(b"\x00garbage\xff", "not a profile", id="binary-garbage"),
+        pytest.param(
+            gzip.compress(b'{"schema": "elforge.profile/1", "name": "x"', mtime=0)[:-6],
+            "not a profile",
+            id="truncated-gzip",
+        ),
+        pytest.param(
+            json.dumps({"schema": "elforge.appcheck/1"}).encode(),
+            "not an elforge.profile/1",
+            id="wrong-schema",
+        ),
+        pytest.param(
             json.dumps(
                 {
                     "schema": "elforge.profile/1",
@@ -98,12 +106,14 @@ def test_not_a_zip_wheel(tmp_path: Path) -> None:
                 }
             ).encode(),
             "malformed profile",
+            id="library-without-symbols",
         ),
-        (
+        pytest.param(
             json.dumps(
                 {"schema": "elforge.profile/1", "name": "x", "kind": "versions", "libraries": []}
             ).encode(),
             "needs a 'policy'",
+            id="versions-without-policy",
         ),
     ],
 )

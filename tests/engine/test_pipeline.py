@@ -78,8 +78,13 @@ def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) 
     assert json.loads(report.read_text())["schema"] == "elforge.run/1"
     assert report.with_suffix(".html").is_file()
     assert summary["publish"]["status"] == "published"
-    repos = {r["name"]: Path(r["path"]) for r in summary["publish"]["output"]["repos"]}
+    published = summary["publish"]["output"]["repos"]
+    repos = {r["name"]: Path(r["path"]) for r in published if r["kind"] == "binary"}
     assert sorted(repos) == ["AppStream", "BaseOS"]
+    # the source RPMs as EL lays them out: BaseOS/Source, AppStream/Source
+    sources = {r["name"]: r["packages"] for r in published if r["kind"] == "source"}
+    assert sources == {"AppStream/Source": 1, "BaseOS/Source": 3}
+    assert summary["publish"]["output"]["sources"] == 4
     for repo in repos.values():
         assert (repo / "repodata" / "repomd.xml").is_file()
     placed = {p.name for repo in repos.values() for p in (repo / "Packages").glob("*.rpm")}

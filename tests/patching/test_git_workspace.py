@@ -103,7 +103,8 @@ def test_workspace_defaults(
     copy_tree(DATA / "elforge", ws / "configs")
     repo = upstream_repo(testdata / "distgit/centos-release-c8", ws / "git/centos-release", "c9")
     monkeypatch.chdir(ws)
-    r = run_cli("patch", "--no-apply-check", "-f", "json")
+    # a folder of git work trees in a workspace: configs, branch and dist from elforge.toml
+    r = run_cli("patch", "--packages", "git", "--no-apply-check", "-f", "json")
     assert r.exit_code == 0, r.stderr
     package = json.loads(r.stdout)["packages"][0]
     assert package["status"] == "patched"

@@ -186,10 +186,12 @@ def test_cli_publish_from_workspace(tmp_path: Path, built_rpms: dict[str, Path])
     assert run_cli("init", str(ws)).exit_code == 0
     with (ws / "elforge.toml").open("a") as fh:
         fh.write('\n[publish]\nlayout = { BaseOS = ["base-libs"], AppStream = ["app"] }\n')
-    (ws / "artifacts").mkdir()
+    src = tmp_path / "rpms"
+    src.mkdir()
     for name in ("base-libs", "app"):
-        shutil.copy(built_rpms[name], ws / "artifacts")
-    r = run_cli("publish", "--workspace", str(ws), "--format", "json")
+        shutil.copy(built_rpms[name], src)
+    # a folder of RPMs published with the workspace's [publish] settings
+    r = run_cli("publish", str(src), "--workspace", str(ws), "--format", "json")
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["schema"] == "elforge.publish/1"

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from elforge.build.archcheck import check_target_arch, foreign_elf_members
 from elforge.build.artifacts import ArtifactStore
 from elforge.build.buildroot import host_buildroot, is_rpm_host, mock_buildroot
 from elforge.build.hashing import inputs_hash, lookaside_hashes, tree_hash
@@ -228,6 +229,16 @@ def _store_all(paths: list[Path], store: ArtifactStore) -> list[BuiltFile]:
     return files
 
 
+def _check_machines(rpms: list[Path]) -> None:
+    """An RPM whose ELF files are for another machine than its arch header is a failure."""
+    for rpm in rpms:
+        foreign = foreign_elf_members(rpm)
+        if foreign:
+            more = f" and {len(foreign) - 3} more" if foreign[3:] else ""
+            listed = ", ".join(foreign[:3]) + more
+            raise BuildFailed(f"{rpm.name}: ELF files not built for its architecture: {listed}")
+
+
 def build_srpm(layout: TreeLayout, topdir: Path, opts: BuildOptions, log: Any) -> Path:
     """``rpmbuild -bs`` in a scratch topdir; returns the SRPM path."""
     dirs = {
@@ -259,6 +270,7 @@ def check_builder(opts: BuildOptions) -> None:
         raise ToolError(
             "the mock builder needs a config (--mock-config or [build] mock_config)", subject="mock"
         )
+    check_target_arch(opts.builder, opts.arch, opts.mock_config)
 
 
 def rebuild_command(srpm: Path, workdir: Path, opts: BuildOptions) -> tuple[list[str], Path]:
@@ -335,6 +347,7 @@ def build_tree(
             rpms = [p for p in sorted(outdir.rglob("*.rpm")) if not p.name.endswith(".src.rpm")]
             if rc != 0 or not rpms:
                 raise BuildFailed(f"{argv[0]} failed (exit {rc})" if rc else "no RPMs produced")
+            _check_machines(rpms)
             srpm_file = _store_all([srpm], store)[0]
             result.srpm = srpm_file
             result.rpms = _store_all(rpms, store)

@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from elforge import __version__
 from elforge.cli.common import OPTIONS, stderr
+from elforge.cli.helptext import readable_help
 from elforge.errors import ElforgeError
 from elforge.logs import configure_logging, level_for
 
@@ -57,8 +58,13 @@ class LazyGroup(TyperGroup):
         target._add_completion = False  # completion belongs to the root only
         command = typer.main.get_command(target)
         command.name = cmd_name
+        readable_help(command, ctx)
         self.add_command(command, cmd_name)
         return command
+
+    def format_help(self, ctx, formatter):  # type: ignore[no-untyped-def]
+        readable_help(self, ctx)
+        super().format_help(ctx, formatter)
 
 
 app = typer.Typer(

@@ -6,7 +6,7 @@ import sys
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -25,6 +25,9 @@ from elforge.patching.outcome import PatchOutcome
 from elforge.patching.report import outcome_document, report_document
 from elforge.report.render import OutputFormat
 
+if TYPE_CHECKING:
+    from elforge.workspace.workspace import Workspace
+
 app = typer.Typer(
     help="Debrand package trees with patch configs (elforge, autopatch or srpmproc format).",
     no_args_is_help=False,
@@ -32,6 +35,7 @@ app = typer.Typer(
 
 EXIT_FAILED = 1
 EXIT_DRIFTED = 4
+NO_TREES = "no package trees here (expected a folder per package with NAME.spec or SPECS/*.spec)"
 
 ConfigFormat = Annotated[
     str,
@@ -64,18 +68,52 @@ def _print_problems(outcomes: list[PatchOutcome]) -> None:
                 stderr.print(f"drift: {o.package}: {d.line()}", markup=False, soft_wrap=True)
 
 
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: here or above)."),
+]
+
+
+def _open_workspace(path: Path | None, what: str) -> Workspace:
+    from elforge.workspace.workspace import Workspace
+
+    try:
+        return Workspace.open(path)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"no workspace here ({exc.problem}): {what}", subject=exc.subject
+        ) from None
+
+
+def _patch_workspace(
+    workspace: Path | None, report: bool, fmt: OutputFormat, out: Path | None
+) -> NoReturn:
+    """The workspace's packages, found and patched as ``elforge run`` does it."""
+    from elforge.engine.patching import patch_workspace
+
+    ws = _open_workspace(workspace, "give --packages DIR and --configs DIR, or run in one")
+    outcomes = patch_workspace(ws)
+    _print_problems(outcomes)
+    emit(report_document(outcomes), fmt, out)
+    raise typer.Exit(0 if report else _exit_code(outcomes))
+
+
 @app.callback(invoke_without_command=True)
 def patch(
     ctx: typer.Context,
+    workspace: WorkspaceOption = None,
     packages: Annotated[
         Path | None,
         typer.Option(
-            "--packages", help="Folder of package trees (default: the workspace's git/ folder)."
+            "--packages",
+            help="Folder of package trees (default: the workspace's packages, as run finds them).",
         ),
     ] = None,
     configs: Annotated[
         Path | None,
-        typer.Option("--configs", help="Patch-config folder (default: the workspace's)."),
+        typer.Option(
+            "--configs", help="Patch-config folder (with --packages; default: the workspace's)."
+        ),
     ] = None,
     branch: Annotated[
         str | None,
@@ -98,23 +136,22 @@ def patch(
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
-    """Patch every package of the workspace (or --packages): commit git trees to --branch
-    and tag changed/BRANCH/NVR; plain folders are patched in place. --report only classifies."""
+    """Patch every package of the workspace (as run does: trees/NAME/patched-HASH), or of
+    --packages DIR: commit git trees to --branch and tag changed/BRANCH/NVR; plain folders
+    are patched in place. --report only classifies."""
     if ctx.invoked_subcommand is not None:
         return
-    dist = None
-    if packages is None or configs is None or branch is None:
-        from elforge.workspace.workspace import Workspace
-
-        try:
-            ws = Workspace.open()
-        except Exception as exc:
+    if packages is None:
+        if configs is not None or branch is not None or upstream is not None:
             raise ConfigError(
-                "no workspace here: give --packages, --configs and --branch, "
-                f"or run inside a workspace ({exc})"
-            ) from None
+                "--configs, --branch and --upstream go with --packages DIR; "
+                "a workspace takes them from elforge.toml"
+            )
+        _patch_workspace(workspace, report, fmt, output)
+    dist = None
+    if configs is None or branch is None:
+        ws = _open_workspace(workspace, "give --configs and --branch with --packages")
         patch_opts = ws.options.patch
-        packages = packages or ws.git_dir
         if configs is None:
             if patch_opts.configs is None:
                 raise ConfigError("[patch] configs is not set", subject=ws.root / "elforge.toml")
@@ -124,9 +161,12 @@ def patch(
         if config_format == "auto":
             config_format = patch_opts.settings.config_format
         allow_scripts = allow_scripts and patch_opts.settings.allow_scripts
+    assert packages is not None and configs is not None and branch is not None
     if not packages.is_dir():
         raise ConfigError("no such folder", subject=packages)
     trees = package_trees(packages)
+    if not trees:
+        raise ConfigError(NO_TREES, subject=packages)
     # git repositories get the commit workflow; plain folders are patched in place
     repos = [] if report else [t for t in trees if is_repo(t)]
     plain = [t for t in trees if t not in repos]
@@ -199,6 +239,50 @@ def apply(
     raise typer.Exit(_exit_code([outcome]))
 
 
+def _workspace_configs(workspace: Path | None) -> Path:
+    ws = _open_workspace(workspace, "give --configs DIR with --packages DIR")
+    if ws.options.patch.configs is None:
+        raise ConfigError("[patch] configs is not set", subject=ws.root / "elforge.toml")
+    return ws.options.patch.configs
+
+
+def _dry_run_outcomes(packages: Path, configs: Path, release: str | None) -> list[PatchOutcome]:
+    """Classify every tree of ``packages`` against ``configs`` without changing them."""
+    from elforge.patching.spec import find_spec, query_evr
+
+    if not packages.is_dir():
+        raise ConfigError("no such folder", subject=packages)
+    trees = package_trees(packages)
+    if not trees:
+        raise ConfigError(NO_TREES, subject=packages)
+    upstream: dict[str, str] = {}
+    for tree in trees:
+        try:
+            spec = find_spec(tree)
+            upstream[str(tree)] = f"{spec.stem}-{query_evr(spec).split(':', 1)[-1]}"
+        except Exception:  # the ledger still lists the package, without its NVR
+            pass
+    settings = PatchSettings(release=release, apply_check=False)
+    fresh = patch_trees(trees, configs, settings, dry_run=True, progress=progress())
+    for o in fresh:
+        o.upstream = o.upstream or upstream.get(o.tree, "")
+    return fresh
+
+
+def _recorded_outcomes(workspace: Path | None) -> list[PatchOutcome]:
+    """The workspace's latest recorded patch outcome of every package."""
+    from elforge.engine.patching import recorded_outcomes
+
+    ws = _open_workspace(workspace, "give result files, or --packages DIR --configs DIR")
+    outcomes = recorded_outcomes(ws)
+    if not outcomes:
+        raise ConfigError(
+            "no patch results recorded yet (run 'elforge patch' or 'elforge run' first)",
+            subject=ws.root,
+        )
+    return outcomes
+
+
 class LedgerFormat(StrEnum):
     markdown = "markdown"
     text = "text"
@@ -216,38 +300,29 @@ def ledger(
         Path | None, typer.Option("--packages", help="Folder of package trees (dry run).")
     ] = None,
     configs: Annotated[
-        Path | None, typer.Option("--configs", help="Patch-config folder (with --packages).")
+        Path | None,
+        typer.Option("--configs", help="Patch-config folder (default: the workspace's)."),
     ] = None,
-    release: Annotated[str | None, typer.Option("--release")] = None,
+    release: Annotated[
+        str | None, typer.Option("--release", help="Release folder/branch of the configs.")
+    ] = None,
+    workspace: WorkspaceOption = None,
     fmt: Annotated[
-        LedgerFormat, typer.Option("--format", "-f", help="markdown, json or html.")
+        LedgerFormat, typer.Option("--format", "-f", help="markdown, text, json or html.")
     ] = LedgerFormat.markdown,
     output: OutputOption = None,
 ) -> None:
-    """The ledger of modified packages, actions and reasons, generated from configs or results."""
+    """The ledger of modified packages, actions and reasons, generated from configs or results
+    (default: the workspace's patch results, as elforge patch or run recorded them)."""
     outcomes: list[PatchOutcome] = []
     for path in results or []:
         outcomes += load_outcomes(path)
     if packages is not None:
         if configs is None:
-            raise ConfigError("--packages needs --configs")
-        from elforge.patching.spec import find_spec, query_evr
-
-        trees = package_trees(packages)
-        upstream: dict[str, str] = {}
-        for tree in trees:
-            try:
-                spec = find_spec(tree)
-                upstream[str(tree)] = f"{spec.stem}-{query_evr(spec).split(':', 1)[-1]}"
-            except Exception:  # the ledger still lists the package, without its NVR
-                pass
-        settings = PatchSettings(release=release, apply_check=False)
-        fresh = patch_trees(trees, configs, settings, dry_run=True, progress=progress())
-        for o in fresh:
-            o.upstream = o.upstream or upstream.get(o.tree, "")
-        outcomes += fresh
-    if not outcomes:
-        raise ConfigError("give result files or --packages with --configs")
+            configs = _workspace_configs(workspace)
+        outcomes += _dry_run_outcomes(packages, configs, release)
+    elif not results:
+        outcomes = _recorded_outcomes(workspace)
     rows = rows_for(outcomes)
     if fmt is LedgerFormat.text:
         emit(ledger_document(rows), OutputFormat.text, output)

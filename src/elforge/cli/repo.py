@@ -4,12 +4,16 @@ and ``elforge publish``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
 from elforge.report.render import OutputFormat
+
+if TYPE_CHECKING:
+    from elforge.engine.stages.publish import PublishSelection
+    from elforge.workspace.workspace import Workspace
 
 app = typer.Typer(
     name="repo",
@@ -115,7 +119,11 @@ def publish(
     ] = None,
     reference: Annotated[
         list[str] | None,
-        typer.Option("--reference", help="NAME=REPO: split like this reference repo (repeat)."),
+        typer.Option(
+            "--reference",
+            metavar="NAME=REPO",
+            help="Split like this reference repository, into a repository NAME (repeat).",
+        ),
     ] = None,
     advisories: Annotated[
         Path | None, typer.Option("--advisories", help="updateinfo.xml to publish with.")
@@ -124,8 +132,17 @@ def publish(
         Path | None, typer.Option("--modules", help="modules.yaml to carry over.")
     ] = None,
     sign_key: Annotated[
-        str | None, typer.Option("--sign-key", help="Sign RPMs with rpmsign and this key.")
+        str | None,
+        typer.Option("--sign-key", help="Sign RPMs (rpmsign) and repomd.xml (gpg) with KEY."),
     ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option("--keep", min=1, help="Builds of each package kept (default: 3)."),
+    ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Allow replacing a repository with an empty one."),
+    ] = False,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -135,17 +152,20 @@ def publish(
 
     split: dict[str, list[str]] | None = None
     refs: dict[str, str] = {}
+    selection = None
     if workspace is not None:
         ws = Workspace.open(workspace)
         opts = ws.options.publish
-        source = source or ws.artifacts_dir
+        if source is None:
+            selection = _workspace_selection(ws)
         dest = dest or opts.dest
         split = dict(opts.layout) or None
         refs = dict(opts.reference)
         sign_key = sign_key or opts.sign_key
+        keep = keep or opts.keep
         advisories = advisories or opts.updateinfo
         modules = modules or opts.modules
-    if source is None or dest is None:
+    if (source is None and selection is None) or dest is None:
         raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
     if layout:
         split = load_layout(layout)
@@ -154,16 +174,38 @@ def publish(
         if not sep:
             raise typer.BadParameter(f"--reference {spec!r}: expected NAME=REPO")
         refs[name] = repo
+    rpms: list[Any] = selection.inputs if selection is not None else []
+    if source is not None:
+        rpms = sorted(source.rglob("*.rpm"))
     result = publish_repo(
-        sorted(source.rglob("*.rpm")),
+        rpms,
         dest,
         layout=split,
         reference=refs or None,
         updateinfo=advisories,
         modules=modules,
         sign_key=sign_key,
+        keep=keep or 3,
+        allow_empty=allow_empty,
         progress=progress(),
     )
+    if selection is not None:
+        result.failed += [(m, "artifact file missing from the store") for m in selection.missing]
     emit(result.to_document(), fmt, output)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _workspace_selection(ws: Workspace) -> PublishSelection:
+    """The workspace's builds to publish: the store's artifact rows (files named by hash)."""
+    from elforge.engine.stages.publish import select_artifacts
+    from elforge.store.db import open_store
+
+    store = open_store(ws.store_url)
+    try:
+        selection = select_artifacts(store, [p.name for p in ws.config.packages])
+    finally:
+        store.close()
+    if selection.unbuilt:
+        info(f"not built yet, not published: {', '.join(selection.unbuilt)}")
+    return selection

@@ -31,7 +31,7 @@ ArchOption = Annotated[
 TimeoutOption = Annotated[int | None, typer.Option("--timeout", help="Per-build timeout, s.")]
 
 # exit codes of `elforge run` and `elforge build`
-EXIT_PROBLEMS = 3  # some package failed, drifted or came out ABI-incompatible
+EXIT_PROBLEMS = 3  # a package failed, drifted or came out ABI-incompatible, or publish failed
 
 
 class RichRunObserver:
@@ -85,6 +85,7 @@ def _observer() -> RichRunObserver | None:
 def _exit_code(summary: dict[str, Any]) -> int:
     counts = summary["totals"]  # a reused failure is still a failure
     bad = counts["failed"] or counts["drifted"] or summary["abi"].get("incompatible", 0)
+    bad = bad or (summary.get("publish") or {}).get("status") == "failed"
     return EXIT_PROBLEMS if bad else 0
 
 

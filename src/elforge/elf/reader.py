@@ -19,7 +19,7 @@ from array import array
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from elforge.errors import FormatError
 
@@ -583,3 +583,25 @@ class _Parser:
 def dyn_has_verdef(shdrs: list[tuple[int, int, int, int, int, int]]) -> bool:
     """A library that defines version nodes is a library even when it has an interpreter."""
     return any(s[0] == SHT_GNU_VERDEF for s in shdrs)
+
+
+@dataclass(frozen=True, slots=True)
+class ElfIdentity:
+    """The ELF header's class, byte order and machine: what an architecture check needs."""
+
+    elf_class: int  # 32 or 64
+    endian: str  # "little" or "big"
+    machine: str
+
+
+def read_identity(head: bytes, *, name: str = "<memory>") -> ElfIdentity:
+    """Class, byte order and machine from the first 20 bytes of an ELF file."""
+    if len(head) < 20 or head[:4] != ELF_MAGIC:
+        raise FormatError("not an ELF file (bad magic or shorter than its header)", subject=name)
+    ei_class, ei_data = head[4], head[5]
+    if ei_class not in (1, 2) or ei_data not in (1, 2):
+        raise FormatError(f"unknown ELF class {ei_class} or byte order {ei_data}", subject=name)
+    endian: Literal["little", "big"] = "little" if ei_data == 1 else "big"
+    e_machine = int.from_bytes(head[18:20], endian)
+    machine = MACHINES.get(e_machine, f"machine-{e_machine}")
+    return ElfIdentity(32 if ei_class == 1 else 64, endian, machine)

@@ -225,9 +225,8 @@ def run_pipeline(
             publish = None
             if "publish" in stages:
                 previous_publish = previous[record.GLOBAL].get("publish")
-                publish = stage_publish(
-                    ws.state_dir, settings.publish, run.results, previous_publish
-                )
+                names = [p.name for p in ws.config.packages]  # all of them, not only -p
+                publish = stage_publish(store, names, settings.publish, previous_publish)
                 log.info("publish: %s in %.2f s", publish.status, publish.duration)
                 record.record_global(store, run.run_id, publish)
                 observer.stage_done(publish)

@@ -78,6 +78,7 @@ class PublishSection(_Section):
     updateinfo: str | None = Field(None, description="updateinfo.xml to publish with")
     modules: str | None = Field(None, description="modules.yaml to carry over")
     dest: str = Field("repos", description="folder (relative to the workspace) to publish to")
+    keep: int = Field(3, ge=1, description="builds of each package kept (for downgrades)")
 
 
 class VerifySection(_Section):

@@ -65,6 +65,7 @@ class PublishOptions:
     updateinfo: Path | None = None
     modules: Path | None = None
     sign_key: str | None = None
+    keep: int = 3  # builds of each package kept published
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class PublishOptions:
             "updateinfo": str(self.updateinfo) if self.updateinfo else None,
             "modules": str(self.modules) if self.modules else None,
             "sign_key": self.sign_key,
+            "keep": self.keep,
         }
 
 
@@ -141,6 +143,7 @@ def resolve_options(root: Path, cfg: WorkspaceConfig) -> WorkspaceOptions:
         updateinfo=path(cfg.publish.updateinfo),
         modules=path(cfg.publish.modules),
         sign_key=cfg.publish.sign_key,
+        keep=cfg.publish.keep,
     )
     verify = VerifyOptions(
         reference=tuple(p for p in map(path, cfg.verify.reference) if p is not None),
