@@ -33,6 +33,7 @@ from elforge.patching.prepcheck import check_added_patches
 from elforge.patching.release_actions import run_changelog, run_release_suffix
 from elforge.patching.script_action import run_script
 from elforge.patching.spec import find_spec
+from elforge.patching.srpmproc_spec import run_srpmproc_spec_change
 from elforge.patching.text_actions import run_add_line, run_delete_line, run_replace
 
 
@@ -50,6 +51,7 @@ def _dispatch(action: Any, ctx: ActionContext, index: int) -> Step:
         cfgmod.Changelog: run_changelog,
         cfgmod.RunScript: run_script,
         cfgmod.LookasideStore: run_lookaside,
+        cfgmod.SrpmprocSpecChange: run_srpmproc_spec_change,
     }
     if isinstance(action, cfgmod.AddPatch):
         return run_add_patch(action, ctx, index)
@@ -122,6 +124,11 @@ def apply_config(
         outcome.config = ""
         return outcome
     outcome.config, outcome.config_format = cfg.path, cfg.format
+    for notice in cfg.notices:
+        outcome.diagnostics.append(
+            Diagnostic(-1, "config", notice.file, f"line {notice.line}: {notice.problem}",
+                       kind="unknown-field")
+        )  # fmt: skip
     if cfg.package and cfg.package != package:
         outcome.package = cfg.package
     with tempfile.TemporaryDirectory(prefix="elforge-patch-") as tmp:

@@ -174,14 +174,13 @@ def _deterministic_tar(paths: list[Path], root: Path) -> bytes:
     return raw.getvalue()
 
 
-def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
-    """Move files out of git into the lookaside: record their digest, keep the content in
-    ``.elforge-lookaside/`` (which the import stage's cache picks up)."""
-    meta = lookaside.metadata_file(ctx.tree)
-    if meta is None:
-        raise ConfigError("the tree has no lookaside metadata file (sources or .NAME.metadata)")
+def _lookaside_inputs(action: LookasideStore, ctx: ActionContext) -> list[Path]:
+    """The files to store: in the tree, or (``from_patch_tree``) in the config's folder."""
     paths = []
     for name in action.files:
+        if action.from_patch_tree:
+            paths.append(ctx.config_file(name, what="lookaside file"))
+            continue
         p = ctx.find_in_tree(name)
         if p is None:
             raise Drift(
@@ -190,6 +189,16 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
                 nearest=nearest_name(name, ctx.tree_files()),
             )
         paths.append(p)
+    return paths
+
+
+def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
+    """Move files out of git into the lookaside: record their digest, keep the content in
+    ``.elforge-lookaside/`` (which the import stage's cache picks up)."""
+    meta = lookaside.metadata_file(ctx.tree)
+    if meta is None:
+        raise ConfigError("the tree has no lookaside metadata file (sources or .NAME.metadata)")
+    paths = _lookaside_inputs(action, ctx)
     store = ctx.tree / ".elforge-lookaside"
     store.mkdir(exist_ok=True)
     step = Step()
@@ -197,11 +206,18 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
         if not action.archive_name:
             raise ConfigError("lookaside with tar needs archive_name")
         archive = ctx.sources / action.archive_name
-        archive.write_bytes(_deterministic_tar(paths, ctx.sources))
-        for p in paths:
+        base = ctx.base_dir if action.from_patch_tree else ctx.sources
+        archive.write_bytes(_deterministic_tar(paths, base))
+        for p in paths if not (action.keep_files or action.from_patch_tree) else []:
             p.unlink()
             step.files.append(ctx.rel(p))
         paths = [archive]
+    elif action.from_patch_tree:  # srpmproc copies them into SOURCES/ first
+        copies = []
+        for p in paths:
+            copies.append(ctx.sources / p.name)
+            shutil.copyfile(p, copies[-1])
+        paths = copies
     for p in paths:
         lookaside.record(ctx.tree, ctx.rel(p), p)
         shutil.move(str(p), store / p.name)
