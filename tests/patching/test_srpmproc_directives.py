@@ -102,3 +102,32 @@ def test_lookaside_from_patch_tree(tmp_path: Path) -> None:
     digest = hashlib.sha256(b"PNG\n").hexdigest()
     assert (tree / ".demo.metadata").read_text().splitlines()[-1] == f"{digest} SOURCES/logo.png"
     assert (tree / ".elforge-lookaside/logo.png").read_text() == "PNG\n"
+
+
+def test_lookaside_blobs_for_replace_and_add(tmp_path: Path) -> None:
+    """with_lookaside and add { lookaside } read blobs by digest from the lookaside store
+    (the workspace's <hashtype>/<digest> folder), checked against their digest."""
+    store = tmp_path / "store"
+    blobs = {"conf": b"vendor=Example\n", "key": b"KEY\n"}
+    digest = {n: hashlib.sha256(c).hexdigest() for n, c in blobs.items()}
+    for name, content in blobs.items():
+        write_tree(store / "sha256", {digest[name]: content.decode()})
+    config(
+        tmp_path / "repo/PATCHES/x.cfg",
+        f'replace {{ file: "demo.conf" with_lookaside: "{digest["conf"]}" }}\n'
+        f'add {{ lookaside: "{digest["key"]}" name: "RPM-GPG-KEY-example" }}\n',
+    )
+    tree = _exploded(tmp_path)
+    outcome = apply_config(tree, tmp_path / "repo", apply_check=False, lookaside_store=store)
+    assert outcome.status == "patched", outcome.to_json()["diagnostics"]
+    assert (tree / "SOURCES/demo.conf").read_text() == "vendor=Example\n"
+    # the added blob is a lookaside source, as srpmproc keeps it out of git
+    meta = (tree / ".demo.metadata").read_text().splitlines()
+    assert meta[-1] == f"{digest['key']} SOURCES/RPM-GPG-KEY-example"
+    assert not (tree / "SOURCES/RPM-GPG-KEY-example").exists()
+    # a damaged store is refused, naming the blob
+    (store / "sha256" / digest["conf"]).write_text("tampered\n")
+    outcome = apply_config(_exploded(tmp_path / "again"), tmp_path / "repo", apply_check=False,
+                           lookaside_store=store)  # fmt: skip
+    assert outcome.status == "failed"
+    assert "does not match its digest" in outcome.to_json()["diagnostics"][0]["problem"]

@@ -102,7 +102,7 @@ def patch(
     and tag changed/BRANCH/NVR; plain folders are patched in place. --report only classifies."""
     if ctx.invoked_subcommand is not None:
         return
-    dist = None
+    dist = lookaside_store = None
     if packages is None or configs is None or branch is None:
         from elforge.workspace.workspace import Workspace
 
@@ -120,6 +120,7 @@ def patch(
             configs = ws.root / ws.config.patch.configs
         branch = branch or ws.config.workspace.patched_branch
         dist = ws.config.workspace.dist
+        lookaside_store = ws.lookaside_dir  # srpmproc's with_lookaside / add { lookaside }
         if config_format == "auto":
             config_format = ws.config.patch.format
         allow_scripts = allow_scripts and ws.config.patch.allow_scripts
@@ -136,6 +137,7 @@ def patch(
         dist=dist,
         apply_check=not no_apply_check,
         allow_scripts=allow_scripts,
+        lookaside_store=lookaside_store,
     )
     if repos:
         pairs = patch_repositories(

@@ -138,6 +138,9 @@ class AddPatch(_Action):
 class AddSource(_Action):
     action: Literal["add_source"]
     source: str | None = None  # relative to the config's base folder; None: 'name' in tree
+    # or a blob of the lookaside store by its digest (srpmproc's add { lookaside }): the
+    # file then goes to the lookaside too, as srpmproc does not commit it
+    lookaside: str | None = None
     name: str | None = None
     number: int | Literal["auto"] = "auto"
     spec: bool = True
@@ -156,6 +159,7 @@ class ReplaceSource(_Action):
     file: str  # tree-relative path, or a file name found in the tree
     with_file: str | None = None  # relative to the config's base folder
     with_inline: str | None = None
+    with_lookaside: str | None = None  # a blob of the lookaside store, by its digest
 
 
 class ApplyDiff(_Action):
@@ -404,18 +408,20 @@ def build_config(data: Any, *, path: Path, base_dir: Path, fmt: str = "elforge")
                 ) from None
         if isinstance(action, AddPatch | AddSource):
             given = action.patch if isinstance(action, AddPatch) else action.source
+            if isinstance(action, AddSource) and action.lookaside and not action.name:
+                given = action.lookaside
             if given is None and not action.name:
                 raise ConfigError(
                     f"action {index} ({action.action}): "
                     "give the file to add or its 'name' in the tree",
                     subject=path,
                 )
-        if isinstance(action, ReplaceSource) and (action.with_file is None) == (
-            action.with_inline is None
+        if isinstance(action, ReplaceSource) and (
+            [action.with_file, action.with_inline, action.with_lookaside].count(None) != 2
         ):
             raise ConfigError(
                 f"action {index} (replace_source): "
-                "give exactly one of 'with_file' and 'with_inline'",
+                "give exactly one of 'with_file', 'with_inline' and 'with_lookaside'",
                 subject=path,
             )
     return PatchConfig(

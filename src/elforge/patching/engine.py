@@ -103,8 +103,11 @@ def apply_config(
     release: str | None = None,
     release_number_hint: int | None = None,
     dist: str | None = None,
+    lookaside_store: Path | None = None,
 ) -> PatchOutcome:
-    """Apply the package's config to ``tree`` (in place unless ``dry_run``)."""
+    """Apply the package's config to ``tree`` (in place unless ``dry_run``).
+    ``lookaside_store`` (``<hashtype>/<digest>`` blobs, the workspace's lookaside folder)
+    serves srpmproc's ``with_lookaside`` and ``add { lookaside }``."""
     tree = Path(tree)
     package = package_name(tree)
     outcome = PatchOutcome(
@@ -141,6 +144,7 @@ def apply_config(
             config_allows_scripts=cfg.allow_scripts,
             release_number_hint=release_number_hint,
             dist=dist,
+            lookaside_store=lookaside_store,
         )
         failed = drifted = False
         for index, action in enumerate(cfg.actions):

@@ -80,7 +80,19 @@ def run_add_patch(action: AddPatch, ctx: ActionContext, index: int) -> Step:
 
 
 def run_add_source(action: AddSource, ctx: ActionContext) -> Step:
-    if action.source is None:
+    if action.lookaside is not None:
+        # srpmproc: SOURCES/<name or digest>, kept out of git (lookaside) like the tarballs
+        dest = _copy_in(ctx, ctx.blob(action.lookaside), action.name or action.lookaside)
+        step = Step(changed=1, files=[ctx.rel(dest)])
+        meta = lookaside.metadata_file(ctx.tree)
+        if meta is not None:
+            lookaside.record(ctx.tree, ctx.rel(dest), dest)
+            store = ctx.tree / ".elforge-lookaside"
+            store.mkdir(exist_ok=True)
+            shutil.copyfile(dest, store / dest.name)
+            dest.unlink()
+            step.files.append(ctx.rel(meta))
+    elif action.source is None:
         assert action.name is not None
         dest = _in_tree(ctx, action.name)
         step = Step(changed=1)
@@ -149,6 +161,8 @@ def run_replace_source(action: ReplaceSource, ctx: ActionContext) -> Step:
         )
     if action.with_file is not None:
         shutil.copyfile(ctx.config_file(action.with_file, what="replacement"), path)
+    elif action.with_lookaside is not None:
+        shutil.copyfile(ctx.blob(action.with_lookaside), path)
     else:
         path.write_text(action.with_inline or "", encoding="utf-8")
     step = Step(changed=1, files=[ctx.rel(path)])

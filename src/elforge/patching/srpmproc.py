@@ -114,18 +114,13 @@ def translate_cfg(cfg: dict[str, Any], path: Path, label: str) -> list[dict[str,
     for i, r in enumerate(cfg.get("replace", [])):
         where = f"{label} replace {i}"
         file = _with_prefix(_need(r, "file", where, path))
-        if "with_lookaside" in r:
-            raise ConfigError(
-                f"{where}: with_lookaside needs srpmproc's blob storage; not supported",
-                subject=path,
-            )
         d: dict[str, Any] = {"action": "replace_source", "file": file, "reason": _reason(where)}
-        if "with_file" in r:
-            d["with_file"] = r["with_file"]
-        elif "with_inline" in r:
-            d["with_inline"] = r["with_inline"]
-        else:
-            raise ConfigError(f"{where}: give with_file or with_inline", subject=path)
+        given = [k for k in ("with_file", "with_inline", "with_lookaside") if k in r]
+        if not given:
+            raise ConfigError(
+                f"{where}: give with_file, with_inline or with_lookaside", subject=path
+            )
+        d[given[0]] = r[given[0]]
         act(d, r)
     for i, r in enumerate(cfg.get("delete", [])):
         where = f"{label} delete {i}"
@@ -140,22 +135,12 @@ def translate_cfg(cfg: dict[str, Any], path: Path, label: str) -> list[dict[str,
         )
     for i, r in enumerate(cfg.get("add", [])):
         where = f"{label} add {i}"
-        if "lookaside" in r:
-            raise ConfigError(
-                f"{where}: add from lookaside needs srpmproc's blob storage; not supported",
-                subject=path,
-            )
-        file = _need(r, "file", where, path)
-        act(
-            {
-                "action": "add_source",
-                "source": file,
-                "name": r.get("name") or file.rsplit("/", 1)[-1],
-                "spec": False,
-                "reason": _reason(where),
-            },
-            r,
-        )
+        if "lookaside" in r:  # a blob of the lookaside store, by its digest
+            source = {"lookaside": r["lookaside"], "name": r.get("name") or r["lookaside"]}
+        else:
+            file = _need(r, "file", where, path)
+            source = {"source": file, "name": r.get("name") or file.rsplit("/", 1)[-1]}
+        act({"action": "add_source", **source, "spec": False, "reason": _reason(where)}, r)
     for i, r in enumerate(cfg.get("patch", [])):
         where = f"{label} patch {i}"
         act(
