@@ -235,7 +235,7 @@ class SpecAppend(BaseModel):
     model_config = ConfigDict(extra="forbid")
     field: str  # a tag such as Release, or a section line such as %build
     value: str = ""
-    expect: str = "1"
+    expect: str = ">=1"  # a field may have several lines (subpackages)
 
 
 class SpecNewField(BaseModel):

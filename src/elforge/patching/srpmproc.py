@@ -211,7 +211,7 @@ def _translate_spec_change(sc: dict[str, Any], path: Path, label: str) -> dict[s
                     **_op_expect(s, ">=1")})  # fmt: skip
     appends = [
         {"field": _need(a, "field", f"{label} append {i}", path), "value": a.get("value", ""),
-         **_op_expect(a, "1")}
+         **_op_expect(a, ">=1")}
         for i, a in enumerate(sc.get("append", []))
     ]  # fmt: skip
     new_fields = [
