@@ -356,27 +356,7 @@ class Checker:
         if self.versions_only:
             self.check_policy(f, providers)
             return
-        # version needs: what auditwheel calls the wheel's versioned symbols
-        users = _version_users(f)
-        lacking: set[str] = set()  # version nodes a needed file does not define
-        for vn in info.version_needs:
-            prov = providers.get(vn.file) or self.locate(f, vn.file)
-            if prov is None:
-                if not is_loader(vn.file):
-                    self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
-                continue
-            if prov.bundle is None and not is_loader(vn.file):
-                self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
-            for node in vn.versions:
-                self.note_private(f, vn.file, node, users)
-                if prov.defines_version(node):
-                    continue
-                why = f"{vn.file} on {p.name} does not define version {node}"
-                lacking.add(node)
-                owner = prov.system.package if prov.system else None
-                for name in sorted(users.get(node, [])) or [None]:  # type: ignore[list-item]
-                    m = Missing(f.path, vn.file, name, node, "version-missing", owner)
-                    self.miss(f, m, Severity.BAD, why)
+        lacking = self.check_version_needs(f, providers)
         # The loader binds name@node to whichever object in scope defines it (glibc's
         # libpthread.so.0 stub names GLIBC_2.3.3, libc.so.6 has the symbols): search the scope.
         vermap: dict[str, list[str]] = {}
@@ -432,6 +412,30 @@ class Checker:
             self.finding(Severity.INFO, "appcheck.unchecked", f.path,
                          f"{unchecked} unversioned symbols not checked: a needed library is "
                          "missing", f)  # fmt: skip
+
+    def check_version_needs(self, f: ElfFile, providers: dict[str, Provider]) -> set[str]:
+        """Every version node a needed file is asked for must be defined by that file;
+        returns the nodes that are not (their symbols are reported with them)."""
+        users = _version_users(f)
+        lacking: set[str] = set()
+        for vn in f.info.version_needs:
+            prov = providers.get(vn.file) or self.locate(f, vn.file)
+            if (prov is None or prov.bundle is None) and not is_loader(vn.file):
+                # what auditwheel calls the versioned symbols: needs from the system
+                self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
+            if prov is None:
+                continue
+            for node in vn.versions:
+                self.note_private(f, vn.file, node, users)
+                if prov.defines_version(node):
+                    continue
+                why = f"{vn.file} on {self.profile.name} does not define version {node}"
+                lacking.add(node)
+                owner = prov.system.package if prov.system else None
+                for name in sorted(users.get(node, [])) or [None]:  # type: ignore[list-item]
+                    m = Missing(f.path, vn.file, name, node, "version-missing", owner)
+                    self.miss(f, m, Severity.BAD, why)
+        return lacking
 
     def resolve_needed(self, f: ElfFile) -> tuple[dict[str, Provider], bool]:
         """Where each DT_NEEDED entry comes from; a missing one is reported. Against a policy
