@@ -8,6 +8,8 @@ need=(rpmbuild rpmspec rpm2cpio rpmkeys rpmsign gpgconf abipkgdiff abidiff insta
 missing=0
 for tool in "${need[@]}"; do command -v "$tool" >/dev/null 2>&1 || missing=1; done
 [ -e /usr/lib/python3/dist-packages/rpm/__init__.py ] || [ -e /usr/lib64/python3*/site-packages/rpm/__init__.py ] || missing=1
+# the shared libpython the appcheck tests link an extension module against
+compgen -G "/usr/lib/*/libpython3*.so" >/dev/null || compgen -G "/usr/lib64/libpython3*.so" >/dev/null || missing=1
 [ "$missing" = 0 ] && exit 0
 
 SUDO=""
@@ -20,10 +22,11 @@ if command -v apt-get >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq \
         rpm rpm2cpio python3-rpm abigail-tools libsolv-tools createrepo-c \
         git make patch cpio gzip bzip2 xz-utils zstd gnupg bubblewrap time \
-        gcc libc6-dev binutils file ca-certificates >/dev/null
+        gcc libc6-dev binutils file ca-certificates libpython3-dev >/dev/null
 elif command -v dnf >/dev/null 2>&1; then
     $SUDO dnf install -y -q rpm-build rpm-sign python3-rpm libabigail libsolv-tools \
-        createrepo_c git make patch cpio gzip bzip2 xz zstd gnupg2 bubblewrap time gcc binutils file
+        createrepo_c git make patch cpio gzip bzip2 xz zstd gnupg2 bubblewrap time gcc binutils file \
+        python3-devel
 else
     echo "install-system-deps: neither apt-get nor dnf found; install ${need[*]} by hand" >&2
     exit 1

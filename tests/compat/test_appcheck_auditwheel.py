@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from wheel_builds import build_wheels
 
-from elforge.compat.appcheck import run_appcheck
+from elforge.compat.appcheck import Verdict, run_appcheck
 from elforge.compat.auditwheel import import_policy, policy_names
 from elforge.compat.profile import Profile, load, save
+from elforge.compat.resolver import Missing
+from elforge.compat.wheelpolicy import WHEEL_ARCHES
 
 pytestmark = pytest.mark.slow
 
@@ -45,46 +48,89 @@ def auditwheel_show(wheel: Path) -> dict | None:
     return doc
 
 
-def strip_arch(tag: str) -> str | None:
-    """``manylinux_2_17_aarch64`` → ``manylinux_2_17``; ``linux_x86_64`` → None."""
-    m = re.match(r"(manylinux_\d+_\d+)_", tag)
-    return m.group(1) if m else None
-
-
 def test_testdata_has_wheels(testdata: Path) -> None:
     assert len(wheels(testdata)) >= 10
 
 
-@pytest.mark.parametrize("index", range(11))
-def test_same_verdict_as_auditwheel(testdata: Path, manylinux: list[Profile], index: int) -> None:
-    wheel = wheels(testdata)[index]
+BUILT = ["libpython", "blacklisted", "fpectl", "ucs2", "isa-v3", "bundled-version",
+         "other-arch", "purelib"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_wheels(tmp_path_factory.mktemp("wheels"))
+
+
+def our_view(verdict: Verdict, arch: str) -> dict[str, Any]:
+    """elforge's verdict in the shape of ``auditwheel show --json`` (the fields it decides)."""
+    labels = verdict.labels  # oldest (highest priority) first
+    newest = verdict.results[labels[-1]][0]
+
+    def has(label: str, code: str) -> bool:
+        return any(f.code == code for f in verdict.results[label][0].findings)
+
+    def reasons(label: str, *wanted: str) -> list[Missing]:
+        return [m for m in verdict.results[label][0].missing if m.reason in wanted]
+
+    fits = [label for label in labels if not has(label, "appcheck.machine")]  # policy has arch
+    sym_ok = [label for label in fits if not reasons(label, "version-missing")]
+    upgrades: dict[str, Any] = {}
+    chosen = labels.index(verdict.oldest) if verdict.oldest else len(labels)
+    for label in labels[:chosen]:
+        entry: dict[str, Any] = {}
+        libs = sorted({m.library for m in reasons(label, "library-missing", "libpython")})
+        if libs:
+            entry["libs_to_eliminate"] = libs
+        banned: dict[str, set[str]] = {}
+        for m in reasons(label, "blacklisted"):
+            banned.setdefault(m.library, set()).add(m.symbol or "")
+        if banned:
+            entry["blacklisted_symbols"] = {k: sorted(v) for k, v in sorted(banned.items())}
+        if entry:
+            upgrades[f"{label}_{arch}"] = entry
+    return {
+        "overall_tag": f"{verdict.oldest or 'linux'}_{arch}",
+        "sym_tag": f"{sym_ok[0] if sym_ok else 'linux'}_{arch}",
+        "pyfpe": has(labels[-1], "appcheck.python-fpectl"),
+        "ucs2": has(labels[-1], "appcheck.python-ucs2"),
+        "unsupported_isa": has(labels[-1], "appcheck.isa-level"),
+        "versioned_symbols": {k: sorted(v) for k, v in sorted(newest.system_libraries.items())},
+        "external_libs": sorted({m.library for m in reasons(labels[-1], "library-missing",
+                                                            "libpython")}),
+        "policy_upgrades": upgrades,
+    }  # fmt: skip
+
+
+def their_view(doc: dict[str, Any]) -> dict[str, Any]:
+    keys = ("overall_tag", "sym_tag", "pyfpe", "ucs2", "unsupported_isa", "versioned_symbols",
+            "policy_upgrades")  # fmt: skip
+    return {**{k: doc[k] for k in keys}, "external_libs": sorted(doc["external_libs"])}
+
+
+def _same_as_auditwheel(wheel: Path, manylinux: list[Profile]) -> None:
     expected = auditwheel_show(wheel)
     verdict = run_appcheck([wheel], manylinux)
     newest = verdict.results[verdict.labels[-1]][0]
     if expected is None:
-        # auditwheel refuses wheels of architectures without a policy (armv5l, mips64)
+        # auditwheel refuses it: not a platform wheel (armv5l, mips64) or an invalid one
         assert verdict.oldest is None, wheel.name
-        assert any(f.code == "appcheck.machine" for f in newest.findings)
+        assert {f.code for f in newest.findings} & {"appcheck.machine", "appcheck.purelib"}
         return
-    # the platform tag: the oldest policy that works
-    assert verdict.oldest == strip_arch(expected["overall_tag"]), wheel.name
-    # the minimal glibc (symbol-version) requirement alone
-    sym_ok = [
-        label for label in verdict.labels
-        if not any(m.reason == "version-missing" for r in verdict.results[label] for m in r.missing)
-        and not any(f.code == "appcheck.machine" for r in verdict.results[label]
-                    for f in r.findings)
-    ]  # fmt: skip
-    assert sym_ok[0] == strip_arch(expected["sym_tag"]), wheel.name
-    # the same libraries named, with the same versions
-    assert {k: sorted(v) for k, v in newest.system_libraries.items()} == {
-        k: sorted(v) for k, v in expected["versioned_symbols"].items()
-    }
-    external = {m.library for m in newest.missing if m.reason == "library-missing"}
-    assert external == set(expected["external_libs"]), wheel.name
-    codes = {f.code for f in newest.findings}
-    assert ("appcheck.python-ucs2" in codes) == expected["ucs2"], wheel.name
-    assert ("appcheck.python-fpectl" in codes) == expected["pyfpe"], wheel.name
+    arch = next(a for a in WHEEL_ARCHES if expected["overall_tag"].endswith("_" + a))
+    assert our_view(verdict, arch) == their_view(expected), wheel.name
+
+
+@pytest.mark.parametrize("index", range(11))
+def test_same_verdict_as_auditwheel(testdata: Path, manylinux: list[Profile], index: int) -> None:
+    _same_as_auditwheel(wheels(testdata)[index], manylinux)
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("name", BUILT)
+def test_same_verdict_as_auditwheel_on_built_wheels(
+    built: dict[str, Path], manylinux: list[Profile], name: str
+) -> None:
+    _same_as_auditwheel(built[name], manylinux)
 
 
 def test_cli_names_the_blacklisted_symbols(testdata: Path, tmp_path: Path) -> None:

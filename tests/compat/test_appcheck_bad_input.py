@@ -75,11 +75,26 @@ def test_wheel_with_unsafe_member_names_is_refused(tmp_path: Path, profile: Path
     assert "refused" in json.loads(r.stdout)["targets"][0]["error"]
 
 
-def test_not_a_zip_wheel(tmp_path: Path) -> None:
-    wheel = tmp_path / "broken-1.0-py3-none-any.whl"
+def test_not_a_zip_wheel(tmp_path: Path, testdata: Path) -> None:
+    wheel = tmp_path / "broken-1.0-cp311-cp311-linux_x86_64.whl"
     wheel.write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(FormatError, match="not a wheel"):
         read_wheel(wheel)
+    # against an auditwheel policy, next to a good wheel: one line names it, the other goes on
+    policy = tmp_path / "m.json"
+    r = run_cli("-q", "profile", "import-auditwheel",
+                str(testdata / "wheels/policy/manylinux-policy.json"), "--policy",
+                "manylinux_2_17", "-o", str(policy))  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    good = testdata / "wheels/bundled/glibc/testsimple-0.0.1-cp313-cp313-linux_x86_64.whl"
+    r = run_cli("-q", "appcheck", str(wheel), str(good), "--against", str(policy))
+    assert r.exit_code == 1
+    text = " ".join(r.stdout.split())  # the console wraps long lines
+    assert text.count("not a wheel") == 1, r.stdout
+    assert f"BAD {wheel}: not a wheel (zip): File is not a zip file" in text, r.stdout
+    doc = json.loads(run_cli("-q", "appcheck", str(wheel), str(good), "--against", str(policy),
+                             "--format", "json").stdout)  # fmt: skip
+    assert doc["targets"][1]["compatible"] is True
 
 
 @pytest.mark.parametrize(

@@ -152,11 +152,11 @@ def test_autopatch_wrong_type(tmp_path: Path) -> None:
     assert "action 0 (replace) entry 0: key 'count': expected int, got str" in errors[0]
 
 
-def test_srpmproc_unknown_field(tmp_path: Path) -> None:
-    cfg = config(tmp_path / "pr/PATCHES/x.cfg", 'replace {\n  file: "a"\n  wiht_file: "b"\n}\n')
+def test_srpmproc_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    cfg = config(tmp_path / "pr/PATCHES/x.cfg", 'replace {\n  file: "a"\n  with_inline "b"\n}\n')
     code, errors = _apply(tmp_path, tmp_path / "pr")
     assert code == 1 and len(errors) == 1
-    assert errors[0].startswith(f"error: {cfg}: line 3: unknown field 'wiht_file' in Replace")
+    assert errors[0] == f"error: {cfg}: line 3, column 15: expected ':' after 'with_inline'"
 
 
 def test_native_replace_needs_explicit_expect(tmp_path: Path) -> None:

@@ -103,14 +103,22 @@ def compare_binaries(
             f"exported {_noun(s)} {s.id} was removed",
             "restore the symbol (with its version node), or bump the SONAME" if is_lib else "",
         )
-    old_groups, new_groups = _alias_groups(old), _alias_groups(new)
+    new_groups = _alias_groups(new)
     for sid in sorted(new_syms.keys() - old_syms.keys()):
         s = new_syms[sid]
         if not visible(s, "added", new):
             continue
-        if not _joins_existing_group(s, new_groups, old_groups, old_syms):
-            d.added_symbols.append(_ref(s))
-        add(Severity.INFO, "abi.symbol-added", s.id, f"exported {_noun(s)} {s.id} was added")
+        # every new name@version is bindable, so it is added, alias or not; the symbols it
+        # shares an address with are named for presentation only (libabigail groups them)
+        aliases = sorted(new_groups.get(sid, frozenset()) - {sid})
+        note = _aliases_note(aliases)
+        d.added_symbols.append(_ref(s, note))
+        add(
+            Severity.INFO,
+            "abi.symbol-added",
+            s.id,
+            f"exported {_noun(s)} {s.id} was added" + (f" ({note})" if note else ""),
+        )
     for sid in sorted(old_syms.keys() & new_syms.keys()):
         a, b = old_syms[sid], new_syms[sid]
         if not visible(b, "changed", new):
@@ -249,21 +257,12 @@ def _alias_groups(b: BinarySnapshot) -> dict[str, frozenset[str]]:
     return out
 
 
-def _joins_existing_group(
-    s: Symbol,
-    new_groups: dict[str, frozenset[str]],
-    old_groups: dict[str, frozenset[str]],
-    old_syms: dict[str, Symbol],
-) -> bool:
-    """libabigail does not list a new symbol as added when it became one more alias of an
-    existing alias group (two or more of its aliases were already aliases of each other).
-    Such a symbol is still reported as a finding; it is only left out of ``added_symbols``
-    so the list matches abipkgdiff's."""
-    group = new_groups.get(s.id, frozenset())
-    for alias in group - {s.id}:
-        if alias in old_syms and len(old_groups.get(alias, frozenset()) & group) >= 2:
-            return True
-    return False
+def _aliases_note(aliases: list[str], limit: int = 4) -> str:
+    """``aliases a, b`` (bounded: a symbol may have hundreds of aliases)."""
+    if not aliases:
+        return ""
+    more = f", and {len(aliases) - limit} more" if len(aliases) > limit else ""
+    return "aliases " + ", ".join(aliases[:limit]) + more
 
 
 def _noun(s: Symbol) -> str:

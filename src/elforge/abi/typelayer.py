@@ -138,6 +138,19 @@ def _tree(pkgs: list[Path], work: Path, label: str) -> Path | None:
     return dest
 
 
+def _member(root: Path, path: str) -> Path | None:
+    """The extracted file of snapshot path ``path``; a tarball of one top-level directory
+    has that directory dropped from its snapshot paths (see snapshot.py), so look in it too."""
+    direct = root / path.lstrip("/")
+    if direct.is_file():
+        return direct
+    tops = [p for p in root.iterdir() if not p.name.startswith(".")] if root.is_dir() else []
+    if len(tops) == 1 and tops[0].is_dir() and not tops[0].is_symlink():
+        inside = tops[0] / path.lstrip("/")
+        return inside if inside.is_file() else None
+    return None
+
+
 def run_type_layer(
     result: AbiDiffResult, old: PackageSet, new: PackageSet, options: DiffOptions
 ) -> TypeLayerFindings:
@@ -187,9 +200,8 @@ def run_type_layer(
                 base += [flag, str(target)]
         ran = 0
         for b in pairs:
-            f1 = root1 / b.old_path.lstrip("/")
-            f2 = root2 / b.path.lstrip("/")
-            if not f1.is_file() or not f2.is_file():
+            f1, f2 = _member(root1, b.old_path), _member(root2, b.path)
+            if f1 is None or f2 is None:
                 continue
             try:
                 proc = run_command(

@@ -148,7 +148,7 @@ def patch(
                 "a workspace takes them from elforge.toml"
             )
         _patch_workspace(workspace, report, fmt, output)
-    dist = None
+    dist = lookaside_store = None
     if configs is None or branch is None:
         ws = _open_workspace(workspace, "give --configs and --branch with --packages")
         patch_opts = ws.options.patch
@@ -158,6 +158,7 @@ def patch(
             configs = patch_opts.configs
         branch = branch or patch_opts.branch
         dist = patch_opts.settings.dist
+        lookaside_store = patch_opts.settings.lookaside_store
         if config_format == "auto":
             config_format = patch_opts.settings.config_format
         allow_scripts = allow_scripts and patch_opts.settings.allow_scripts
@@ -177,6 +178,7 @@ def patch(
         dist=dist,
         apply_check=not no_apply_check,
         allow_scripts=allow_scripts,
+        lookaside_store=lookaside_store,
     )
     if repos:
         pairs = patch_repositories(

@@ -201,7 +201,8 @@ def build_report(verdict: Verdict) -> ReportDocument:
     findings: list[Finding] = []
     for r in chosen_results:
         if r.error is not None:
-            findings.append(Finding(Severity.BAD, "appcheck.bad-input", r.target, r.error))
+            problem = r.error.removeprefix(f"{r.target}: ")  # the subject names the file
+            findings.append(Finding(Severity.BAD, "appcheck.bad-input", r.target, problem))
         findings += [
             Finding(f.severity, f.code, f.subject, f.message, f.remedy, f.layer,
                     f"{r.target}:{f.location}" if f.location else r.target)

@@ -13,8 +13,11 @@ For every ELF file of a target, against one profile:
   the load scope; weak undefined symbols that nothing defines are INFO; ``GLIBC_PRIVATE`` is
   a warning (VERIFY); blacklisted symbols of an auditwheel policy are refused.
 
-Against a version profile only version tags are checked (auditwheel's level): a version need
-``GLIBC_2.29`` is fine when the policy lists it or does not constrain the ``GLIBC`` prefix.
+Against a version profile (an auditwheel policy) auditwheel's rules apply instead of symbol
+binding (:meth:`Checker.check_policy`, :mod:`elforge.compat.wheelpolicy`): a version need
+``GLIBC_2.29`` from any library is fine when the policy lists it or does not constrain the
+``GLIBC`` prefix; libpython is never resolved but must go; blacklists, the ISA level and the
+Python ABI of extension modules.
 """
 
 from __future__ import annotations
@@ -26,6 +29,17 @@ from typing import Any
 from elforge.compat.create import default_dirs, is_loader
 from elforge.compat.profile import KIND_VERSIONS, Library, Profile
 from elforge.compat.trees import MAX_ELF_SIZE, ElfFile, Tree, norm
+from elforge.compat.wheelpolicy import (
+    WHEEL_ARCHES,
+    blacklisted,
+    fpectl_symbols,
+    in_purelib,
+    is_libpython,
+    is_loader_name,
+    python_extension,
+    ucs2_symbols,
+    wheel_arch,
+)
 from elforge.elf.reader import ELF_MAGIC
 from elforge.report.model import Finding, Severity
 
@@ -40,7 +54,7 @@ class Missing:
     library: str
     symbol: str | None
     version: str | None
-    reason: str  # library-missing, version-missing, symbol-missing, blacklisted
+    reason: str  # library-missing, version-missing, symbol-missing, blacklisted, libpython
     package: str | None = None  # owner of the library on the checked system, when known
     provided_by: list[dict[str, str | None]] = field(default_factory=list)
     blocking: bool = True  # False for weak references: reported, but the program still loads
@@ -303,8 +317,9 @@ class Checker:
                 Finding(Severity.BAD, "appcheck.bad-elf", path, problem, layer="appcheck",
                         location=path)
             )  # fmt: skip
+        selected = self.wheel_files() if self.versions_only and self.tree.kind == "wheel" else None
         for f in self.tree.files:  # grows while a lone file's $ORIGIN libraries are read
-            if f.info.type in ("REL", "CORE"):
+            if f.info.type in ("REL", "CORE") or (selected is not None and f not in selected):
                 continue
             self.check_file(f)
         self.result.files = len(self.tree.files)
@@ -337,61 +352,11 @@ class Checker:
         if info.interpreter and not self.versions_only:
             self.check_interpreter(f, info.interpreter)
 
-        providers: dict[str, Provider] = {}
-        lost = False
-        for soname in info.needed:
-            prov = self.locate(f, soname)
-            if prov is None:
-                lost = True
-                owner = self.elsewhere(soname)
-                self.miss(
-                    f,
-                    Missing(f.path, soname, None, None, "library-missing", owner),
-                    Severity.BAD,
-                    f"needs {soname}, which {p.name} does not provide",
-                )
-                continue  # fmt: skip
-            providers[soname] = prov
-            if prov.bundle is not None:
-                self.result.bundled.add(soname)
-        # version needs: what auditwheel calls the wheel's versioned symbols
-        users: dict[str, list[str]] = {}
-        for s in info.symbols:
-            if not s.defined and s.version:
-                users.setdefault(s.version, []).append(s.name)
-        lacking: set[str] = set()  # version nodes a needed file does not define
-        for vn in info.version_needs:
-            prov = providers.get(vn.file) or self.locate(f, vn.file)
-            if prov is None:
-                if not is_loader(vn.file):
-                    self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
-                continue
-            if prov.bundle is None and not is_loader(vn.file):
-                self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
-            for node in vn.versions:
-                if node in PRIVATE_NODES:
-                    names = ", ".join(sorted(users.get(node, []))) or "no symbol"
-                    self.finding(Severity.VERIFY, "appcheck.private-version", f"{node}",
-                                 f"uses {vn.file}'s private interface ({names}); it may change "
-                                 "in any update", f)  # fmt: skip
-                if prov.policy:
-                    assert p.policy is not None
-                    if is_loader(vn.file) or p.policy.version_allowed(f.arch, node):
-                        continue
-                    why = f"{node} of {vn.file} is newer than {p.name}"
-                elif self.versions_only or prov.defines_version(node):
-                    continue
-                else:
-                    why = f"{vn.file} on {p.name} does not define version {node}"
-                lacking.add(node)
-                owner = prov.system.package if prov.system else None
-                for name in sorted(users.get(node, [])) or [None]:  # type: ignore[list-item]
-                    m = Missing(f.path, vn.file, name, node, "version-missing", owner)
-                    self.miss(f, m, Severity.BAD, why)
+        providers, lost = self.resolve_needed(f)
         if self.versions_only:
-            self.check_blacklist(f, providers)
-            self.check_python_abi(f)
+            self.check_policy(f, providers)
             return
+        lacking = self.check_version_needs(f, providers)
         # The loader binds name@node to whichever object in scope defines it (glibc's
         # libpthread.so.0 stub names GLIBC_2.3.3, libc.so.6 has the symbols): search the scope.
         vermap: dict[str, list[str]] = {}
@@ -448,6 +413,115 @@ class Checker:
                          f"{unchecked} unversioned symbols not checked: a needed library is "
                          "missing", f)  # fmt: skip
 
+    def check_version_needs(self, f: ElfFile, providers: dict[str, Provider]) -> set[str]:
+        """Every version node a needed file is asked for must be defined by that file;
+        returns the nodes that are not (their symbols are reported with them)."""
+        users = _version_users(f)
+        lacking: set[str] = set()
+        for vn in f.info.version_needs:
+            prov = providers.get(vn.file) or self.locate(f, vn.file)
+            if (prov is None or prov.bundle is None) and not is_loader(vn.file):
+                # what auditwheel calls the versioned symbols: needs from the system
+                self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
+            if prov is None:
+                continue
+            for node in vn.versions:
+                self.note_private(f, vn.file, node, users)
+                if prov.defines_version(node):
+                    continue
+                why = f"{vn.file} on {self.profile.name} does not define version {node}"
+                lacking.add(node)
+                owner = prov.system.package if prov.system else None
+                for name in sorted(users.get(node, [])) or [None]:  # type: ignore[list-item]
+                    m = Missing(f.path, vn.file, name, node, "version-missing", owner)
+                    self.miss(f, m, Severity.BAD, why)
+        return lacking
+
+    def resolve_needed(self, f: ElfFile) -> tuple[dict[str, Provider], bool]:
+        """Where each DT_NEEDED entry comes from; a missing one is reported. Against a policy
+        a libpython dependency is never looked for (auditwheel skips it) but is one library
+        too many: ``auditwheel repair`` drops it, the interpreter provides the C API."""
+        providers: dict[str, Provider] = {}
+        lost = False
+        p = self.profile
+        for soname in f.info.needed:
+            if self.versions_only and is_libpython(soname):
+                self.miss(f, Missing(f.path, soname, None, None, "libpython"), Severity.BAD,
+                          f"links {soname}; a {p.name} wheel must not (auditwheel repair "
+                          "drops the dependency: the interpreter provides the C API)")  # fmt: skip
+                continue
+            prov = self.locate(f, soname)
+            if prov is None:
+                lost = True
+                self.miss(f, Missing(f.path, soname, None, None, "library-missing",
+                                     self.elsewhere(soname)), Severity.BAD,
+                          f"needs {soname}, which {p.name} does not provide")  # fmt: skip
+                continue
+            providers[soname] = prov
+            if prov.bundle is not None:
+                self.result.bundled.add(soname)
+        return providers, lost
+
+    def note_private(self, f: ElfFile, file: str, node: str, users: dict[str, list[str]]) -> None:
+        if node in PRIVATE_NODES:
+            names = ", ".join(sorted(users.get(node, []))) or "no symbol"
+            self.finding(Severity.VERIFY, "appcheck.private-version", node,
+                         f"uses {file}'s private interface ({names}); it may change in any "
+                         "update", f)  # fmt: skip
+
+    # -- auditwheel policies ------------------------------------------------------------------
+
+    def wheel_files(self) -> list[ElfFile]:
+        """The files auditwheel analyses: those of the wheel's one architecture (its platform
+        tag's, else its first ELF file's); others are ignored, and a wheel left with none is
+        not a platform wheel. A shared library under ``purelib`` makes the wheel invalid."""
+        files = [f for f in self.tree.files if f.info.type not in ("REL", "CORE")]
+        arch = wheel_arch(self.tree.name)
+        if arch is None:
+            arch = next((f.arch for f in files if f.arch in WHEEL_ARCHES), None)
+        chosen = [f for f in files if f.arch == arch]
+        for f in files:
+            if in_purelib(f.path):
+                self.finding(Severity.BAD, "appcheck.purelib", f.path,
+                             "shared library in the purelib folder: not a valid binary wheel",
+                             f)  # fmt: skip
+            if f.arch != arch:
+                self.finding(Severity.INFO, "appcheck.ignored-arch", f.path,
+                             f"built for {f.arch}, not the wheel's {arch or 'architecture'}: "
+                             "ignored, as auditwheel does", f)  # fmt: skip
+        if not chosen:
+            self.result.findings.append(Finding(
+                Severity.BAD, "appcheck.machine", self.tree.name,
+                "no ELF file of an architecture auditwheel knows: not a platform wheel",
+                layer="appcheck"))  # fmt: skip
+        return chosen
+
+    def check_policy(self, f: ElfFile, providers: dict[str, Provider]) -> None:
+        """auditwheel's checks of one file: every version it needs (from any library, bundled
+        or not; loaders excepted) allowed by the policy's prefix lists, no blacklisted
+        symbol, and the Python ABI rules of extension modules."""
+        pol = self.profile.policy
+        assert pol is not None
+        users = _version_users(f)
+        for vn in f.info.version_needs:
+            if is_loader(vn.file) or is_loader_name(vn.file):
+                continue
+            self.result.system_libraries.setdefault(vn.file, set()).update(vn.versions)
+            for node in vn.versions:
+                self.note_private(f, vn.file, node, users)
+                if pol.version_allowed(f.arch, node):
+                    continue
+                why = f"{node} (needed from {vn.file}) is not a version {self.profile.name} allows"
+                for name in sorted(users.get(node, [])) or [None]:  # type: ignore[list-item]
+                    self.miss(f, Missing(f.path, vn.file, name, node, "version-missing"),
+                              Severity.BAD, why)  # fmt: skip
+        for soname, names in blacklisted(f, pol.blacklist, f.info.needed).items():
+            for name in names:
+                what = "every symbol" if name == "*" else name
+                self.miss(f, Missing(f.path, soname, name, None, "blacklisted"), Severity.BAD,
+                          f"{what} of {soname} is not allowed by {self.profile.name}")  # fmt: skip
+        self.check_python_abi(f)
+
     def is_python_symbol(self, f: ElfFile, name: str) -> bool:
         if not name.startswith(("Py", "_Py")):
             return False
@@ -473,34 +547,21 @@ class Checker:
                      f"program interpreter {interp} is not on {self.profile.name} "
                      f"({', '.join(sorted(loaders))})", f)  # fmt: skip
 
-    def check_blacklist(self, f: ElfFile, providers: dict[str, Provider]) -> None:
-        pol = self.profile.policy
-        assert pol is not None
-        undefined = {s.name for s in f.info.symbols if not s.defined and s.binding != "LOCAL"}
-        for soname, prov in providers.items():
-            banned = pol.blacklist.get(soname)
-            if not prov.policy or not banned:
-                continue
-            for name in sorted(undefined & banned):
-                self.miss(
-                    f,
-                    Missing(f.path, soname, name, None, "blacklisted"),
-                    Severity.BAD,
-                    f"{name} of {soname} is not allowed by {self.profile.name}",
-                )
-
     def check_python_abi(self, f: ElfFile) -> None:
-        """auditwheel's Python-specific rules for manylinux: no narrow-unicode (UCS2) Python 2
-        build, no ``PyFPE_jbuf`` (fpectl builds)."""
-        undefined = {s.name for s in f.info.symbols if not s.defined}
-        ucs2 = sorted(n for n in undefined if n.startswith("PyUnicodeUCS2_"))
+        """auditwheel's rules for extension modules: no narrow-unicode (UCS2) Python 2 build,
+        no fpectl symbols (``PyFPE_jbuf``, ``PyFPE_dummy``, ``PyFPE_counter``)."""
+        version = python_extension(f)
+        if version is None:
+            return
+        ucs2 = ucs2_symbols(f) if version == 2 else []
         if ucs2:
             self.finding(Severity.BAD, "appcheck.python-ucs2", ucs2[0],
                          f"built against a narrow-unicode (UCS2) Python ({len(ucs2)} symbols); "
                          f"{self.profile.name} requires UCS4", f)  # fmt: skip
-        if "PyFPE_jbuf" in undefined:
-            self.finding(Severity.BAD, "appcheck.python-fpectl", "PyFPE_jbuf",
-                         f"uses PyFPE_jbuf (an fpectl Python build), not allowed by "
+        fpe = fpectl_symbols(f)
+        if fpe:
+            self.finding(Severity.BAD, "appcheck.python-fpectl", fpe[0],
+                         f"uses {', '.join(fpe)} (an fpectl Python build), not allowed by "
                          f"{self.profile.name}", f)  # fmt: skip
 
     def elsewhere(self, soname: str) -> str | None:
@@ -509,6 +570,15 @@ class Checker:
             if lib.soname == soname and lib.package:
                 return lib.package
         return None
+
+
+def _version_users(f: ElfFile) -> dict[str, list[str]]:
+    """version node -> the undefined symbols that need it."""
+    users: dict[str, list[str]] = {}
+    for s in f.info.symbols:
+        if not s.defined and s.version:
+            users.setdefault(s.version, []).append(s.name)
+    return users
 
 
 def check_tree(tree: Tree, profile: Profile) -> TargetResult:

@@ -39,6 +39,7 @@ class PatchSettings:
     dist: str | None = None
     apply_check: bool = True
     allow_scripts: bool = False
+    lookaside_store: Path | None = None  # blobs for srpmproc's lookaside directives
 
     def as_kwargs(self) -> dict[str, Any]:
         return {
@@ -47,6 +48,7 @@ class PatchSettings:
             "dist": self.dist,
             "apply_check": self.apply_check,
             "allow_scripts": self.allow_scripts,
+            "lookaside_store": self.lookaside_store,
         }
 
 

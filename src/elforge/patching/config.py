@@ -138,6 +138,9 @@ class AddPatch(_Action):
 class AddSource(_Action):
     action: Literal["add_source"]
     source: str | None = None  # relative to the config's base folder; None: 'name' in tree
+    # or a blob of the lookaside store by its digest (srpmproc's add { lookaside }): the
+    # file then goes to the lookaside too, as srpmproc does not commit it
+    lookaside: str | None = None
     name: str | None = None
     number: int | Literal["auto"] = "auto"
     spec: bool = True
@@ -156,6 +159,7 @@ class ReplaceSource(_Action):
     file: str  # tree-relative path, or a file name found in the tree
     with_file: str | None = None  # relative to the config's base folder
     with_inline: str | None = None
+    with_lookaside: str | None = None  # a blob of the lookaside store, by its digest
 
 
 class ApplyDiff(_Action):
@@ -198,6 +202,69 @@ class LookasideStore(_Action):
     files: list[str]
     tar: bool = False
     archive_name: str | None = None
+    # srpmproc: the files come from the patch repository (the config's folder), not the tree
+    from_patch_tree: bool = False
+    keep_files: bool = False  # with tar: the packed files stay in the tree (srpmproc does)
+
+
+class SpecFileOp(BaseModel):
+    """srpmproc's FileOperation: add or delete a SourceN:/PatchN: tag (never the file)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    type: Literal["Source", "Patch"]
+    mode: Literal["add", "delete"]
+    add_to_prep: bool = False  # Patch only: a "%patch -PN" line at the end of %prep
+    n_path: int = 0  # its -pN (0: none)
+    expect: str = "1"
+
+
+class SpecSearchReplace(BaseModel):
+    """srpmproc's SearchAndReplaceOperation (``n``: Go's strings.Replace count; 0 = none)."""
+
+    model_config = ConfigDict(extra="forbid")
+    identifier: Literal["field", "any", "starts_with", "ends_with"]
+    field: str = ""
+    find: str
+    replace: str = ""
+    n: int = 0
+    expect: str = ">=1"  # stricter than srpmproc: replacing nothing is drift
+
+
+class SpecAppend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str  # a tag such as Release, or a section line such as %build
+    value: str = ""
+    expect: str = ">=1"  # a field may have several lines (subpackages)
+
+
+class SpecNewField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str
+    value: str = ""
+    expect: str = "1"
+
+
+class SpecChangelogEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    author_name: str = ""
+    author_email: str = ""
+    message: list[str] = Field(default_factory=list)
+
+
+class SrpmprocSpecChange(_Action):
+    """srpmproc's spec_change, done the way srpmproc does it: one pass that also re-aligns
+    every ``Field:`` line (``disable_auto_align``: one space). See srpmproc_spec.py."""
+
+    action: Literal["srpmproc_spec_change"]
+    file: list[SpecFileOp] = Field(default_factory=list)
+    changelog: list[SpecChangelogEntry] = Field(default_factory=list)
+    search_and_replace: list[SpecSearchReplace] = Field(default_factory=list)
+    append: list[SpecAppend] = Field(default_factory=list)
+    new_field: list[SpecNewField] = Field(default_factory=list)
+    disable_auto_align: bool = False
+    date: str | None = None  # changelog date; default: today (or SOURCE_DATE_EPOCH)
+    version: str | None = None  # changelog version; default: the import name's, see docs
 
 
 Action = Annotated[
@@ -213,7 +280,8 @@ Action = Annotated[
     | AddTag
     | Changelog
     | RunScript
-    | LookasideStore,
+    | LookasideStore
+    | SrpmprocSpecChange,
     Field(discriminator="action"),
 ]
 
@@ -232,6 +300,7 @@ ACTION_NAMES = (
     "changelog",
     "run_script",
     "lookaside",
+    "srpmproc_spec_change",
 )
 
 # actions whose change count depends on the upstream: the native format wants their
@@ -239,6 +308,16 @@ ACTION_NAMES = (
 VARIABLE_COUNT = ("replace", "delete_line", "apply_diff", "run_script", "lookaside")
 
 _ACTION_ADAPTER: TypeAdapter[Any] = TypeAdapter(Action)
+
+
+class ConfigNotice(BaseModel):
+    """Something in a config the reader skipped (e.g. a srpmproc field elforge does not know):
+    reported as a finding to verify, while the rest of the config applies."""
+
+    model_config = ConfigDict(extra="forbid")
+    file: str
+    line: int
+    problem: str
 
 
 class PatchConfig(BaseModel):
@@ -252,6 +331,7 @@ class PatchConfig(BaseModel):
     format: str = "elforge"
     path: str = ""
     base_dir: str = ""
+    notices: list[ConfigNotice] = Field(default_factory=list)
 
 
 def explain_action_error(exc: ValidationError, index: int, action: Any) -> str:
@@ -328,18 +408,20 @@ def build_config(data: Any, *, path: Path, base_dir: Path, fmt: str = "elforge")
                 ) from None
         if isinstance(action, AddPatch | AddSource):
             given = action.patch if isinstance(action, AddPatch) else action.source
+            if isinstance(action, AddSource) and action.lookaside and not action.name:
+                given = action.lookaside
             if given is None and not action.name:
                 raise ConfigError(
                     f"action {index} ({action.action}): "
                     "give the file to add or its 'name' in the tree",
                     subject=path,
                 )
-        if isinstance(action, ReplaceSource) and (action.with_file is None) == (
-            action.with_inline is None
+        if isinstance(action, ReplaceSource) and (
+            [action.with_file, action.with_inline, action.with_lookaside].count(None) != 2
         ):
             raise ConfigError(
                 f"action {index} (replace_source): "
-                "give exactly one of 'with_file' and 'with_inline'",
+                "give exactly one of 'with_file', 'with_inline' and 'with_lookaside'",
                 subject=path,
             )
     return PatchConfig(

@@ -7,11 +7,14 @@ the upstream no longer has what they need; configuration mistakes raise ConfigEr
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from elforge.errors import ConfigError, ElforgeError
 from elforge.patching.spec import find_spec, sources_dir
+
+_BLOB_HASHES = {32: "md5", 40: "sha1", 64: "sha256", 128: "sha512"}
 
 
 class Drift(ElforgeError):
@@ -53,6 +56,8 @@ class ActionContext:
     commit_lines: list[str] = field(default_factory=list)  # changelog lines for the commit
     release_number_hint: int | None = None  # next iteration from the patched branch's tags
     dist: str | None = None  # %{dist} for evaluating the spec (the workspace's)
+    # content-addressed blobs, <store>/<hashtype>/<digest> (the workspace's lookaside store)
+    lookaside_store: Path | None = None
 
     @property
     def spec(self) -> Path:
@@ -105,6 +110,24 @@ class ActionContext:
         base = name.rsplit("/", 1)[-1]
         hits = [f for f in self.tree_files() if f.rsplit("/", 1)[-1] == base]
         return self.tree / hits[0] if hits else None
+
+    def blob(self, digest: str) -> Path:
+        """The verified blob ``digest`` (hash type by its length) of the lookaside store."""
+        algo = _BLOB_HASHES.get(len(digest))
+        if algo is None or not all(c in "0123456789abcdef" for c in digest.lower()):
+            raise ConfigError(f"lookaside blob '{digest[:130]}' is not a hex digest")
+        if self.lookaside_store is None:
+            raise ConfigError(f"lookaside blob {digest} needs a lookaside store (none given)")
+        path = self.lookaside_store / algo / digest.lower()
+        if not path.is_file():
+            raise ConfigError(f"lookaside blob {digest} is not in {self.lookaside_store}")
+        h = hashlib.new(algo)
+        with path.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        if h.hexdigest() != digest.lower():
+            raise ConfigError(f"lookaside blob {path} does not match its digest")
+        return path
 
     def config_file(self, rel: str, *, what: str) -> Path:
         """A file shipped with the config (patch, source, script), refused outside its folder."""

@@ -20,7 +20,7 @@ class Diagnostic:
     file: str
     problem: str
     nearest: str = ""  # excerpt of the closest upstream text
-    kind: str = "drift"  # drift | error
+    kind: str = "drift"  # drift | error | unknown-field (a config field skipped: verify)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -35,7 +35,10 @@ class Diagnostic:
         return out
 
     def line(self) -> str:
-        text = f"action {self.action_index} ({self.action}) on {self.file}: {self.problem}"
+        if self.action_index < 0:  # about the config or the tree as a whole, not one action
+            text = f"{self.action} {self.file}: {self.problem}"
+        else:
+            text = f"action {self.action_index} ({self.action}) on {self.file}: {self.problem}"
         if self.nearest:
             text += "\n    did you mean:\n" + "\n".join(
                 "      " + x for x in self.nearest.splitlines()

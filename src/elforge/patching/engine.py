@@ -33,6 +33,7 @@ from elforge.patching.prepcheck import check_added_patches
 from elforge.patching.release_actions import run_changelog, run_release_suffix
 from elforge.patching.script_action import run_script
 from elforge.patching.spec import find_spec
+from elforge.patching.srpmproc_spec import run_srpmproc_spec_change
 from elforge.patching.text_actions import run_add_line, run_delete_line, run_replace
 
 
@@ -50,6 +51,7 @@ def _dispatch(action: Any, ctx: ActionContext, index: int) -> Step:
         cfgmod.Changelog: run_changelog,
         cfgmod.RunScript: run_script,
         cfgmod.LookasideStore: run_lookaside,
+        cfgmod.SrpmprocSpecChange: run_srpmproc_spec_change,
     }
     if isinstance(action, cfgmod.AddPatch):
         return run_add_patch(action, ctx, index)
@@ -101,8 +103,11 @@ def apply_config(
     release: str | None = None,
     release_number_hint: int | None = None,
     dist: str | None = None,
+    lookaside_store: Path | None = None,
 ) -> PatchOutcome:
-    """Apply the package's config to ``tree`` (in place unless ``dry_run``)."""
+    """Apply the package's config to ``tree`` (in place unless ``dry_run``).
+    ``lookaside_store`` (``<hashtype>/<digest>`` blobs, the workspace's lookaside folder)
+    serves srpmproc's ``with_lookaside`` and ``add { lookaside }``."""
     tree = Path(tree)
     package = package_name(tree)
     outcome = PatchOutcome(
@@ -122,6 +127,11 @@ def apply_config(
         outcome.config = ""
         return outcome
     outcome.config, outcome.config_format = cfg.path, cfg.format
+    for notice in cfg.notices:
+        outcome.diagnostics.append(
+            Diagnostic(-1, "config", notice.file, f"line {notice.line}: {notice.problem}",
+                       kind="unknown-field")
+        )  # fmt: skip
     if cfg.package and cfg.package != package:
         outcome.package = cfg.package
     with tempfile.TemporaryDirectory(prefix="elforge-patch-") as tmp:
@@ -134,6 +144,7 @@ def apply_config(
             config_allows_scripts=cfg.allow_scripts,
             release_number_hint=release_number_hint,
             dist=dist,
+            lookaside_store=lookaside_store,
         )
         failed = drifted = False
         for index, action in enumerate(cfg.actions):

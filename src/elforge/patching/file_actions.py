@@ -80,7 +80,19 @@ def run_add_patch(action: AddPatch, ctx: ActionContext, index: int) -> Step:
 
 
 def run_add_source(action: AddSource, ctx: ActionContext) -> Step:
-    if action.source is None:
+    if action.lookaside is not None:
+        # srpmproc: SOURCES/<name or digest>, kept out of git (lookaside) like the tarballs
+        dest = _copy_in(ctx, ctx.blob(action.lookaside), action.name or action.lookaside)
+        step = Step(changed=1, files=[ctx.rel(dest)])
+        meta = lookaside.metadata_file(ctx.tree)
+        if meta is not None:
+            lookaside.record(ctx.tree, ctx.rel(dest), dest)
+            store = ctx.tree / ".elforge-lookaside"
+            store.mkdir(exist_ok=True)
+            shutil.copyfile(dest, store / dest.name)
+            dest.unlink()
+            step.files.append(ctx.rel(meta))
+    elif action.source is None:
         assert action.name is not None
         dest = _in_tree(ctx, action.name)
         step = Step(changed=1)
@@ -149,6 +161,8 @@ def run_replace_source(action: ReplaceSource, ctx: ActionContext) -> Step:
         )
     if action.with_file is not None:
         shutil.copyfile(ctx.config_file(action.with_file, what="replacement"), path)
+    elif action.with_lookaside is not None:
+        shutil.copyfile(ctx.blob(action.with_lookaside), path)
     else:
         path.write_text(action.with_inline or "", encoding="utf-8")
     step = Step(changed=1, files=[ctx.rel(path)])
@@ -174,14 +188,13 @@ def _deterministic_tar(paths: list[Path], root: Path) -> bytes:
     return raw.getvalue()
 
 
-def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
-    """Move files out of git into the lookaside: record their digest, keep the content in
-    ``.elforge-lookaside/`` (which the import stage's cache picks up)."""
-    meta = lookaside.metadata_file(ctx.tree)
-    if meta is None:
-        raise ConfigError("the tree has no lookaside metadata file (sources or .NAME.metadata)")
+def _lookaside_inputs(action: LookasideStore, ctx: ActionContext) -> list[Path]:
+    """The files to store: in the tree, or (``from_patch_tree``) in the config's folder."""
     paths = []
     for name in action.files:
+        if action.from_patch_tree:
+            paths.append(ctx.config_file(name, what="lookaside file"))
+            continue
         p = ctx.find_in_tree(name)
         if p is None:
             raise Drift(
@@ -190,6 +203,16 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
                 nearest=nearest_name(name, ctx.tree_files()),
             )
         paths.append(p)
+    return paths
+
+
+def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
+    """Move files out of git into the lookaside: record their digest, keep the content in
+    ``.elforge-lookaside/`` (which the import stage's cache picks up)."""
+    meta = lookaside.metadata_file(ctx.tree)
+    if meta is None:
+        raise ConfigError("the tree has no lookaside metadata file (sources or .NAME.metadata)")
+    paths = _lookaside_inputs(action, ctx)
     store = ctx.tree / ".elforge-lookaside"
     store.mkdir(exist_ok=True)
     step = Step()
@@ -197,11 +220,18 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
         if not action.archive_name:
             raise ConfigError("lookaside with tar needs archive_name")
         archive = ctx.sources / action.archive_name
-        archive.write_bytes(_deterministic_tar(paths, ctx.sources))
-        for p in paths:
+        base = ctx.base_dir if action.from_patch_tree else ctx.sources
+        archive.write_bytes(_deterministic_tar(paths, base))
+        for p in paths if not (action.keep_files or action.from_patch_tree) else []:
             p.unlink()
             step.files.append(ctx.rel(p))
         paths = [archive]
+    elif action.from_patch_tree:  # srpmproc copies them into SOURCES/ first
+        copies = []
+        for p in paths:
+            copies.append(ctx.sources / p.name)
+            shutil.copyfile(p, copies[-1])
+        paths = copies
     for p in paths:
         lookaside.record(ctx.tree, ctx.rel(p), p)
         shutil.move(str(p), store / p.name)

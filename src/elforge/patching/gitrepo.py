@@ -106,6 +106,7 @@ def patch_repository(
     dist: str | None = None,
     apply_check: bool = True,
     allow_scripts: bool = False,
+    lookaside_store: Path | None = None,
 ) -> tuple[PatchOutcome, CommitResult]:
     """Apply the config to ``upstream_ref`` and commit the result to ``branch``."""
     upstream = ref_commit(repo, upstream_ref)
@@ -127,6 +128,7 @@ def patch_repository(
                 release=release,
                 release_number_hint=hint,
                 dist=dist,
+                lookaside_store=lookaside_store,
             )
             outcome.upstream = f"{spec.stem}-{upstream_vr} ({upstream[:12]})"
             if outcome.status != "patched":

@@ -8,6 +8,10 @@ typo is an error naming the file, the line and the field.
 A comment ``# elforge-expect: SPEC`` right before a message attaches ``SPEC`` to it (as the
 key ``__expect__``): that is how a directive file allows an elforge expectation without
 leaving the protobuf format.
+
+Syntax errors name the line and the column. A field the schema does not know is an error,
+or, when the caller passes a list for ``unknown``, skipped (its value, however nested) and
+recorded there as (line, message) so that the rest of the file still applies.
 """
 
 from __future__ import annotations
@@ -50,9 +54,13 @@ class _Tok:
     kind: str
     text: str
     line: int
+    col: int = 1
 
 
-def _unquote(raw: str, path: Path, line: int) -> str:
+_CLOSERS = {"{": "}", "<": ">", "[": "]"}
+
+
+def _unquote(raw: str, path: Path, where: str) -> str:
     """A quoted protobuf string: escapes give bytes, and the bytes are UTF-8 text."""
     body = raw[1:-1]
     out = bytearray()
@@ -70,7 +78,7 @@ def _unquote(raw: str, path: Path, line: int) -> str:
         elif nxt in "xX":
             m = re.match(r"[0-9a-fA-F]{1,2}", body[i + 2 :])
             if not m:
-                raise ConfigError(f"line {line}: bad \\x escape", subject=path)
+                raise ConfigError(f"{where}: bad \\x escape", subject=path)
             out.append(int(m[0], 16))
             i += 2 + len(m[0])
         elif nxt in "01234567":
@@ -82,45 +90,82 @@ def _unquote(raw: str, path: Path, line: int) -> str:
             width = 4 if nxt == "u" else 8
             digits = body[i + 2 : i + 2 + width]
             if not re.fullmatch(f"[0-9a-fA-F]{{{width}}}", digits):
-                raise ConfigError(f"line {line}: bad \\{nxt} escape", subject=path)
+                raise ConfigError(f"{where}: bad \\{nxt} escape", subject=path)
             out += chr(int(digits, 16)).encode("utf-8")
             i += 2 + width
         else:
-            raise ConfigError(f"line {line}: unknown escape \\{nxt}", subject=path)
+            raise ConfigError(f"{where}: unknown escape \\{nxt}", subject=path)
     return out.decode("utf-8", errors="replace")
 
 
 def _tokens(text: str, path: Path) -> list[_Tok]:
     toks: list[_Tok] = []
-    pos, line = 0, 1
+    pos, line, line_start = 0, 1, 0
     while pos < len(text):
+        col = pos - line_start + 1
         m = _TOKEN.match(text, pos)
         if not m:
-            raise ConfigError(f"line {line}: unexpected character {text[pos]!r}", subject=path)
+            raise ConfigError(
+                f"line {line}, column {col}: unexpected character {text[pos]!r}", subject=path
+            )
         kind = m.lastgroup or ""
         raw = m[0]
         if kind == "ws":
             if raw.startswith("#"):
-                toks.append(_Tok("comment", raw[1:].strip(), line))
+                toks.append(_Tok("comment", raw[1:].strip(), line, col))
         else:
-            toks.append(_Tok(kind, raw, line))
-        line += raw.count("\n")
+            toks.append(_Tok(kind, raw, line, col))
+        if "\n" in raw:
+            line += raw.count("\n")
+            line_start = pos + raw.rindex("\n") + 1
         pos = m.end()
-    toks.append(_Tok("eof", "", line))
+    toks.append(_Tok("eof", "", line, len(text) - line_start + 1))
     return toks
 
 
 class _Parser:
-    def __init__(self, text: str, path: Path, schema: Schema) -> None:
+    def __init__(
+        self, text: str, path: Path, schema: Schema, unknown: list[tuple[int, str]] | None
+    ) -> None:
         self.toks = _tokens(text, path)
         self.i = 0
         self.path = path
         self.schema = schema
+        self.unknown = unknown
         self.pending_expect: str | None = None
 
     def err(self, msg: str, tok: _Tok | None = None) -> ConfigError:
         tok = tok or self.peek()
-        return ConfigError(f"line {tok.line}: {msg}", subject=self.path)
+        return ConfigError(f"line {tok.line}, column {tok.col}: {msg}", subject=self.path)
+
+    def skip_unknown(self, tok: _Tok, type_name: str) -> None:
+        """Skip an unknown field's value (scalar, list or message, nested to any depth)."""
+        assert self.unknown is not None
+        self.unknown.append((tok.line, f"unknown field '{tok.text}' in {type_name} (skipped)"))
+        nxt = self.peek()
+        if nxt.kind == "punct" and nxt.text == ":":
+            self.take()
+            nxt = self.peek()
+        if nxt.kind == "punct" and nxt.text in _CLOSERS:
+            stack = [_CLOSERS[self.take().text]]
+            while stack:
+                t = self.take()
+                if t.kind == "eof":
+                    raise self.err(f"'{tok.text}' is not closed", t)
+                if t.kind == "punct" and t.text in _CLOSERS:
+                    stack.append(_CLOSERS[t.text])
+                elif t.kind == "punct" and t.text == stack[-1]:
+                    stack.pop()
+        elif nxt.kind == "str":
+            while self.peek().kind == "str":
+                self.take()
+        elif nxt.kind in ("num", "ident"):
+            self.take()
+        else:
+            raise self.err(f"expected a value for '{tok.text}', found {nxt.text!r}", nxt)
+        sep = self.peek()
+        if sep.kind == "punct" and sep.text in ",;":
+            self.take()
 
     def peek(self) -> _Tok:
         while self.toks[self.i].kind == "comment":
@@ -156,6 +201,9 @@ class _Parser:
             self.take()
             name = tok.text
             spec = fields.get(name)
+            if spec is None and self.unknown is not None:
+                self.skip_unknown(tok, type_name)
+                continue
             if spec is None:
                 known = ", ".join(fields)
                 raise self.err(f"unknown field '{name}' in {type_name} (known: {known})", tok)
@@ -215,10 +263,10 @@ class _Parser:
         if spec.kind == "string":
             if tok.kind != "str":
                 raise self.err(f"'{name}' must be a quoted string, found {tok.text!r}", tok)
-            parts = [_unquote(tok.text, self.path, tok.line)]
+            parts = [_unquote(tok.text, self.path, f"line {tok.line}, column {tok.col}")]
             while self.peek().kind == "str":  # adjacent strings concatenate
                 t = self.take()
-                parts.append(_unquote(t.text, self.path, t.line))
+                parts.append(_unquote(t.text, self.path, f"line {t.line}, column {t.col}"))
             return "".join(parts)
         if spec.kind == "bool":
             if tok.text in ("true", "True", "t", "1"):
@@ -241,6 +289,13 @@ class _Parser:
         raise AssertionError(spec.kind)
 
 
-def parse_text(text: str, path: Path, schema: Schema, root: str) -> dict[str, Any]:
-    """Parse protobuf text into dicts, validating against ``schema`` from message ``root``."""
-    return _Parser(text, path, schema).message(root, None)
+def parse_text(
+    text: str,
+    path: Path,
+    schema: Schema,
+    root: str,
+    unknown: list[tuple[int, str]] | None = None,
+) -> dict[str, Any]:
+    """Parse protobuf text into dicts, validating against ``schema`` from message ``root``;
+    with ``unknown``, unknown fields are skipped and recorded there instead of refused."""
+    return _Parser(text, path, schema, unknown).message(root, None)

@@ -13,6 +13,8 @@ REPORT_SCHEMA = "elforge.patch-report/1"
 _REMEDY = {
     "drift": "update the action to the new upstream text (see the nearest match), or widen expect",
     "error": "fix the config or the tree and rerun",
+    "unknown-field": "elforge skipped this field (the rest of the config applied): check by "
+    "hand what it should change",
 }
 
 

@@ -1,10 +1,12 @@
 """Rocky Linux / OpenELA srpmproc directive files translated into elforge actions.
 
 A patch repository holds ``ROCKY/CFG/*.cfg`` (older) or ``PATCHES/*.cfg`` files in protobuf
-text format (message ``srpmproc.Cfg``). srpmproc applies the ``main`` branch's files, then the
-release branch's; within each file the directives run in a fixed order: replace, delete,
-add, patch, lookaside, spec_change. Paths in directives are relative to the patch
-repository root. See docs/patching.md for each mapping and where we are stricter.
+text format (message ``srpmproc.Cfg``, every field of its published ``cfg.proto``). srpmproc
+applies the ``main`` branch's files, then the release branch's; within each file the
+directives run in a fixed order: replace, delete, add, patch, lookaside, spec_change. Paths in
+directives are relative to the patch repository root. A field we do not know is skipped and
+reported (a finding to verify naming file, line and field); the rest applies. See
+docs/patching.md for each mapping and where we are stricter.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from elforge.errors import ConfigError
-from elforge.patching.config import PatchConfig, build_config
+from elforge.patching.config import ConfigNotice, PatchConfig, build_config
 from elforge.patching.prototext import FieldSpec, Schema, parse_text
 from elforge.proc import run_command
 
@@ -54,6 +56,7 @@ SCHEMA: Schema = {
         "search_and_replace": S("message", True, "SearchAndReplaceOperation"),
         "append": S("message", True, "AppendOperation"),
         "new_field": S("message", True, "NewFieldOperation"),
+        "disable_auto_align": S("bool"),
     },
     "FileOperation": {
         "name": S("string"),
@@ -111,18 +114,13 @@ def translate_cfg(cfg: dict[str, Any], path: Path, label: str) -> list[dict[str,
     for i, r in enumerate(cfg.get("replace", [])):
         where = f"{label} replace {i}"
         file = _with_prefix(_need(r, "file", where, path))
-        if "with_lookaside" in r:
-            raise ConfigError(
-                f"{where}: with_lookaside needs srpmproc's blob storage; not supported",
-                subject=path,
-            )
         d: dict[str, Any] = {"action": "replace_source", "file": file, "reason": _reason(where)}
-        if "with_file" in r:
-            d["with_file"] = r["with_file"]
-        elif "with_inline" in r:
-            d["with_inline"] = r["with_inline"]
-        else:
-            raise ConfigError(f"{where}: give with_file or with_inline", subject=path)
+        given = [k for k in ("with_file", "with_inline", "with_lookaside") if k in r]
+        if not given:
+            raise ConfigError(
+                f"{where}: give with_file, with_inline or with_lookaside", subject=path
+            )
+        d[given[0]] = r[given[0]]
         act(d, r)
     for i, r in enumerate(cfg.get("delete", [])):
         where = f"{label} delete {i}"
@@ -137,22 +135,12 @@ def translate_cfg(cfg: dict[str, Any], path: Path, label: str) -> list[dict[str,
         )
     for i, r in enumerate(cfg.get("add", [])):
         where = f"{label} add {i}"
-        if "lookaside" in r:
-            raise ConfigError(
-                f"{where}: add from lookaside needs srpmproc's blob storage; not supported",
-                subject=path,
-            )
-        file = _need(r, "file", where, path)
-        act(
-            {
-                "action": "add_source",
-                "source": file,
-                "name": r.get("name") or file.rsplit("/", 1)[-1],
-                "spec": False,
-                "reason": _reason(where),
-            },
-            r,
-        )
+        if "lookaside" in r:  # a blob of the lookaside store, by its digest
+            source = {"lookaside": r["lookaside"], "name": r.get("name") or r["lookaside"]}
+        else:
+            file = _need(r, "file", where, path)
+            source = {"source": file, "name": r.get("name") or file.rsplit("/", 1)[-1]}
+        act({"action": "add_source", **source, "spec": False, "reason": _reason(where)}, r)
     for i, r in enumerate(cfg.get("patch", [])):
         where = f"{label} patch {i}"
         act(
@@ -168,147 +156,85 @@ def translate_cfg(cfg: dict[str, Any], path: Path, label: str) -> list[dict[str,
         )
     for i, r in enumerate(cfg.get("lookaside", [])):
         where = f"{label} lookaside {i}"
-        if r.get("from_patch_tree"):
-            raise ConfigError(f"{where}: from_patch_tree is not supported", subject=path)
+        tar = r.get("tar", False)
+        patch_tree = r.get("from_patch_tree", False)
+        files = _need(r, "file", where, path)
         d = {
             "action": "lookaside",
-            "files": [_with_prefix(f) for f in _need(r, "file", where, path)],
-            "tar": r.get("tar", False),
+            # srpmproc reads them under SOURCES/ of the tree, or as given in the patch tree
+            "files": list(files) if patch_tree else [_with_prefix(f) for f in files],
+            "tar": tar,
+            "from_patch_tree": patch_tree,
+            "keep_files": tar,  # srpmproc leaves the packed files in git
             "expect": ">=1",
             "reason": _reason(where),
         }
-        if r.get("archive_name"):
-            d["archive_name"] = r["archive_name"]
+        if tar:
+            # srpmproc writes SOURCES/<archive_name>.tar.gz
+            d["archive_name"] = f"{_need(r, 'archive_name', where, path)}.tar.gz"
         act(d, r)
     sc = cfg.get("spec_change")
-    if sc:
-        out.extend(_translate_spec_change(sc, path, f"{label} spec_change"))
+    if sc is not None:  # even an empty block: srpmproc then still re-aligns the fields
+        act(_translate_spec_change(sc, path, f"{label} spec_change"))
     return out
 
 
-def _translate_spec_change(sc: dict[str, Any], path: Path, label: str) -> list[dict[str, Any]]:
-    """srpmproc does spec_change in one pass over the original spec; we run search and replace
-    first (it sees only upstream lines there too), then file tags, appends, new fields and the
-    changelog last (its EVR includes the appended release)."""
-    out: list[dict[str, Any]] = []
+def _op_expect(msg: dict[str, Any], default: str) -> dict[str, str]:
+    return {"expect": msg.get("__expect__", default)}
 
-    def act(d: dict[str, Any], msg: dict[str, Any]) -> None:
-        d["origin"] = FORMAT
-        if "__expect__" in msg:
-            d["expect"] = msg["__expect__"]
-        out.append(d)
 
-    for i, s in enumerate(sc.get("search_and_replace", [])):
-        where = f"{label} search_and_replace {i}"
-        d: dict[str, Any] = {
-            "action": "replace",
-            "files": ["spec"],
-            "find": _need(s, "find", where, path),
-            "replace": s.get("replace", ""),
-            "per_line": s.get("n", 0),
-            "include_comments": True,
-            "include_changelog": True,
-            "expect": ">=1",  # stricter than srpmproc: matching nothing is drift
-            "reason": _reason(where),
-        }
-        if "field" in s:
-            d.update(match="field", field=s["field"])
-        elif s.get("starts_with"):
-            d["match"] = "starts_with"
-        elif s.get("ends_with"):
-            d["match"] = "ends_with"
-        elif s.get("any"):
-            d["match"] = "line"
-        else:
-            raise ConfigError(
-                f"{where}: set one of field, any, starts_with, ends_with", subject=path
-            )
-        act(d, s)
+def _translate_spec_change(sc: dict[str, Any], path: Path, label: str) -> dict[str, Any]:
+    """spec_change is one action, done as srpmproc does it (srpmproc_spec.py): one pass over
+    the spec that also re-aligns every field line. Each operation must change something
+    (srpmproc accepts one that does not) unless its ``# elforge-expect`` says otherwise."""
+    files = []
     for i, f in enumerate(sc.get("file", [])):
         where = f"{label} file {i}"
-        name = _need(f, "name", where, path)
         ftype = f.get("type", "Unknown")
         if ftype not in ("Source", "Patch"):
             raise ConfigError(f"{where}: type must be Source or Patch", subject=path)
-        if f.get("add"):
-            if ftype == "Patch":
-                d = {
-                    "action": "add_patch",
-                    "name": name,
-                    "strip": f.get("n_path", 0),
-                    "wire": "prep-bottom" if f.get("add_to_prep") else "none",
-                    "reason": _reason(where),
-                }
-            else:
-                d = {"action": "add_source", "name": name, "reason": _reason(where)}
-        elif f.get("delete"):
-            d = {
-                "action": "remove_patch" if ftype == "Patch" else "remove_source",
-                "file": name,
-                "spec": True,
-                "unwire": False,
-                "delete_file": False,
-                "reason": _reason(where),
-            }
-        else:
+        if not (f.get("add") or f.get("delete")):
             raise ConfigError(f"{where}: set add or delete", subject=path)
-        act(d, f)
-    for i, a in enumerate(sc.get("append", [])):
-        where = f"{label} append {i}"
-        field = _need(a, "field", where, path)
-        value = a.get("value", "")
-        if field.startswith("%"):
-            d = {
-                "action": "add_line",
-                "section": field.lstrip("%"),
-                "location": "bottom",
-                "content": value,
-                "reason": _reason(where),
-            }
-        elif field == "Release":
-            d = {
-                "action": "release_suffix",
-                "suffix": value,
-                "number": "none",
-                "reason": _reason(where),
-            }
-        else:
-            d = {
-                "action": "replace",
-                "files": ["spec"],
-                "match": "field",
-                "field": field,
-                "regex": True,
-                "find": r"\Z",
-                "replace": value.replace("\\", "\\\\"),
-                "per_line": 1,
-                "expect": ">=1",
-                "reason": _reason(where),
-            }
-        act(d, a)
-    for i, n in enumerate(sc.get("new_field", [])):
-        where = f"{label} new_field {i}"
-        act(
-            {
-                "action": "add_tag",
-                "tag": _need(n, "key", where, path),
-                "value": n.get("value", ""),
-                "reason": _reason(where),
-            },
-            n,
-        )
-    for i, c in enumerate(sc.get("changelog", [])):
-        where = f"{label} changelog {i}"
-        act(
-            {
-                "action": "changelog",
-                "author": f"{_need(c, 'author_name', where, path)} <{c.get('author_email', '')}>",
-                "text": list(c.get("message", [])),
-                "reason": _reason(where),
-            },
-            c,
-        )
-    return out
+        files.append({"name": _need(f, "name", where, path), "type": ftype,
+                      "mode": "add" if f.get("add") else "delete",
+                      "add_to_prep": f.get("add_to_prep", False), "n_path": f.get("n_path", 0),
+                      **_op_expect(f, "1")})  # fmt: skip
+    sar = []
+    for i, s in enumerate(sc.get("search_and_replace", [])):
+        where = f"{label} search_and_replace {i}"
+        kind = next((k for k in ("field", "any", "starts_with", "ends_with") if s.get(k)), None)
+        if kind is None:
+            raise ConfigError(f"{where}: set one of field, any, starts_with, ends_with",
+                              subject=path)  # fmt: skip
+        sar.append({"identifier": kind, "field": s.get("field", ""), "find": s.get("find", ""),
+                    "replace": s.get("replace", ""), "n": s.get("n", 0),
+                    **_op_expect(s, ">=1")})  # fmt: skip
+    appends = [
+        {"field": _need(a, "field", f"{label} append {i}", path), "value": a.get("value", ""),
+         **_op_expect(a, ">=1")}
+        for i, a in enumerate(sc.get("append", []))
+    ]  # fmt: skip
+    new_fields = [
+        {"key": _need(n, "key", f"{label} new_field {i}", path), "value": n.get("value", ""),
+         **_op_expect(n, "1")}
+        for i, n in enumerate(sc.get("new_field", []))
+    ]  # fmt: skip
+    changelog = [
+        {"author_name": c.get("author_name", ""), "author_email": c.get("author_email", ""),
+         "message": list(c.get("message", []))}
+        for c in sc.get("changelog", [])
+    ]  # fmt: skip
+    return {
+        "action": "srpmproc_spec_change",
+        "file": files,
+        "changelog": changelog,
+        "search_and_replace": sar,
+        "append": appends,
+        "new_field": new_fields,
+        "disable_auto_align": sc.get("disable_auto_align", False),
+        "expect": sc.get("__expect__", "0..1"),  # the pass may find the spec as it wants it
+        "reason": _reason(label),
+    }
 
 
 def cfg_files(root: Path) -> list[Path]:
@@ -372,10 +298,13 @@ def load_srpmproc(path: Path, *, release: str | None = None) -> PatchConfig:
                 raise ConfigError("no PATCHES/*.cfg or ROCKY/CFG/*.cfg here", subject=path)
             sources = [(f.relative_to(root).as_posix(), f, f.read_text(encoding="utf-8"))
                        for f in files]  # fmt: skip
+    notices = []
     for label, file, text in sources:
-        cfg = parse_text(text, file, SCHEMA, "Cfg")
-        try:
-            actions.extend(translate_cfg(cfg, file, label))
-        except ConfigError:
-            raise
-    return build_config({"actions": actions}, path=path, base_dir=root, fmt=FORMAT)
+        unknown: list[tuple[int, str]] = []
+        cfg = parse_text(text, file, SCHEMA, "Cfg", unknown)
+        notices += [ConfigNotice(file=label, line=line, problem=problem)
+                    for line, problem in unknown]  # fmt: skip
+        actions.extend(translate_cfg(cfg, file, label))
+    config = build_config({"actions": actions}, path=path, base_dir=root, fmt=FORMAT)
+    config.notices = notices
+    return config

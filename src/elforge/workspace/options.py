@@ -134,6 +134,7 @@ def resolve_options(root: Path, cfg: WorkspaceConfig) -> WorkspaceOptions:
             release=ws.patched_branch,
             dist=ws.dist,
             allow_scripts=cfg.patch.allow_scripts,
+            lookaside_store=root / "lookaside",  # srpmproc's with_lookaside / add { lookaside }
         ),
     )
     publish = PublishOptions(

@@ -107,6 +107,7 @@ def stage_patch(spec: PackageSpec, ctx: Context) -> StageOutcome:
             allow_scripts=settings.allow_scripts,
             release=opts.branch,
             dist=settings.dist,
+            lookaside_store=settings.lookaside_store,
         )
     except ElforgeError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
