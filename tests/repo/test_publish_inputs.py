@@ -185,3 +185,36 @@ def test_debuginfo_goes_to_the_debug_tree(tmp_path: Path) -> None:
     assert [p.name for p in Repository(dest).packages()] == ["tool"]
     debug = Repository(dest / "debug" / "x86_64")
     assert sorted(p.name for p in debug.packages()) == ["tool-debuginfo", "tool-debugsource"]
+
+
+def test_a_source_rpm_follows_its_binaries(tmp_path: Path) -> None:
+    """An SRPM whose name the layout does not list goes where its binaries went."""
+    from repo_helpers import Spec, build_rpm
+
+    from elforge.repo.publish import publish_repo
+    from elforge.repo.publish_inputs import PublishInput
+
+    top = tmp_path / "build"
+    app = build_rpm(Spec("app"), top)
+    other = build_rpm(Spec("other"), top)
+    build_rpm(Spec("appsrc"), top)  # writes SPECS/appsrc-1.0-1.spec, built again as an SRPM
+    spec = top / "SPECS" / "appsrc-1.0-1.spec"
+    subprocess.run(
+        ["rpmbuild", "-bs", "--quiet", "--define", f"_topdir {top}", str(spec)],
+        check=True,
+        capture_output=True,
+    )
+    srpm = top / "SRPMS" / "appsrc-1.0-1.src.rpm"
+    result = publish_repo(
+        [
+            PublishInput(app, app.name, source="appsrc"),
+            PublishInput(other, other.name, source="other"),
+            PublishInput(srpm, srpm.name, source="appsrc"),
+        ],
+        tmp_path / "dest",
+        layout={"BaseOS": ["other"], "AppStream": ["app"]},
+    )
+    assert result.unplaced == []
+    placed = Repository(tmp_path / "dest" / "AppStream" / "Source").packages()
+    assert [(p.name, p.arch) for p in placed] == [("appsrc", "src")]
+    assert not (tmp_path / "dest" / "BaseOS" / "Source").exists()

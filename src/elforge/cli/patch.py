@@ -98,6 +98,43 @@ def _patch_workspace(
     raise typer.Exit(0 if report else _exit_code(outcomes))
 
 
+def _patch_folders(
+    packages: Path,
+    configs: Path,
+    settings: PatchSettings,
+    branch: str,
+    upstream: str,
+    report: bool,
+) -> list[PatchOutcome]:
+    """Every package tree under ``packages``: git repositories get the commit workflow,
+    plain folders are patched in place (``report``: only classified)."""
+    if not packages.is_dir():
+        raise ConfigError("no such folder", subject=packages)
+    trees = package_trees(packages)
+    if not trees:
+        raise ConfigError(NO_TREES, subject=packages)
+    repos = [] if report else [t for t in trees if is_repo(t)]
+    plain = [t for t in trees if t not in repos]
+    outcomes: list[PatchOutcome] = []
+    if repos:
+        pairs = patch_repositories(
+            repos, configs, settings, branch=branch, upstream_ref=upstream, progress=progress()
+        )
+        outcomes += [o for o, _ in pairs]
+        for o, c in pairs:
+            if c is not None and c.tag:
+                info(f"{o.package}: {c.note}, tagged {c.tag}")
+    if plain:
+        outcomes += patch_trees(
+            plain,
+            configs,
+            replace(settings, apply_check=settings.apply_check and not report),
+            dry_run=report,
+            progress=progress(),
+        )
+    return outcomes
+
+
 @app.callback(invoke_without_command=True)
 def patch(
     ctx: typer.Context,
@@ -163,15 +200,6 @@ def patch(
             config_format = patch_opts.settings.config_format
         allow_scripts = allow_scripts and patch_opts.settings.allow_scripts
     assert packages is not None and configs is not None and branch is not None
-    if not packages.is_dir():
-        raise ConfigError("no such folder", subject=packages)
-    trees = package_trees(packages)
-    if not trees:
-        raise ConfigError(NO_TREES, subject=packages)
-    # git repositories get the commit workflow; plain folders are patched in place
-    repos = [] if report else [t for t in trees if is_repo(t)]
-    plain = [t for t in trees if t not in repos]
-    outcomes: list[PatchOutcome] = []
     settings = PatchSettings(
         config_format=config_format,
         release=release,
@@ -180,27 +208,7 @@ def patch(
         allow_scripts=allow_scripts,
         lookaside_store=lookaside_store,
     )
-    if repos:
-        pairs = patch_repositories(
-            repos,
-            configs,
-            settings,
-            branch=branch,
-            upstream_ref=upstream or "HEAD",
-            progress=progress(),
-        )
-        outcomes += [o for o, _ in pairs]
-        for o, c in pairs:
-            if c is not None and c.tag:
-                info(f"{o.package}: {c.note}, tagged {c.tag}")
-    if plain:
-        outcomes += patch_trees(
-            plain,
-            configs,
-            replace(settings, apply_check=settings.apply_check and not report),
-            dry_run=report,
-            progress=progress(),
-        )
+    outcomes = _patch_folders(packages, configs, settings, branch, upstream or "HEAD", report)
     _print_problems(outcomes)
     emit(report_document(outcomes), fmt, output)
     raise typer.Exit(0 if report else _exit_code(outcomes))

@@ -4,7 +4,7 @@ and ``elforge publish``."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from elforge.report.render import OutputFormat
 
 if TYPE_CHECKING:
     from elforge.engine.stages.publish import PublishSelection
+    from elforge.workspace.options import PublishOptions
     from elforge.workspace.workspace import Workspace
 
 app = typer.Typer(
@@ -147,53 +148,62 @@ def publish(
     output: OutputOption = None,
 ) -> None:
     """Publish createrepo_c repositories from a folder of RPMs (incremental)."""
-    from elforge.repo.publish import load_layout, publish_repo
+    from elforge.engine.stages.publish import publish_settings
+    from elforge.repo.publish import publish
+    from elforge.repo.publish_inputs import PublishInput
     from elforge.workspace.workspace import Workspace
 
-    split: dict[str, list[str]] | None = None
-    refs: dict[str, str] = {}
-    selection = None
-    if workspace is not None:
-        ws = Workspace.open(workspace)
-        opts = ws.options.publish
-        if source is None:
-            selection = _workspace_selection(ws)
-        dest = dest or opts.dest
-        split = dict(opts.layout) or None
-        refs = dict(opts.reference)
-        sign_key = sign_key or opts.sign_key
-        keep = keep or opts.keep
-        advisories = advisories or opts.updateinfo
-        modules = modules or opts.modules
-    if (source is None and selection is None) or dest is None:
-        raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
-    if layout:
-        split = load_layout(layout)
-    for spec in reference or []:
-        name, sep, repo = spec.partition("=")
-        if not sep:
-            raise typer.BadParameter(f"--reference {spec!r}: expected NAME=REPO")
-        refs[name] = repo
-    rpms: list[Any] = selection.inputs if selection is not None else []
+    ws = Workspace.open(workspace) if workspace is not None else None
+    opts = _publish_options(ws, dest, layout, reference or [], advisories, modules, sign_key, keep)
+    selection = _workspace_selection(ws) if ws is not None and source is None else None
     if source is not None:
-        rpms = sorted(source.rglob("*.rpm"))
-    result = publish_repo(
-        rpms,
-        dest,
-        layout=split,
-        reference=refs or None,
-        updateinfo=advisories,
-        modules=modules,
-        sign_key=sign_key,
-        keep=keep or 3,
-        allow_empty=allow_empty,
-        progress=progress(),
-    )
+        rpms = [PublishInput.of(p) for p in sorted(source.rglob("*.rpm"))]
+    elif selection is not None:
+        rpms = selection.inputs
+    else:
+        raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
+    settings = publish_settings(opts, allow_empty=allow_empty)
+    result = publish(rpms, opts.dest, settings=settings, progress=progress())
     if selection is not None:
         result.failed += [(m, "artifact file missing from the store") for m in selection.missing]
     emit(result.to_document(), fmt, output)
     if result.failed:
         raise typer.Exit(1)
+
+
+def _publish_options(
+    ws: Workspace | None,
+    dest: Path | None,
+    layout: Path | None,
+    reference: list[str],
+    advisories: Path | None,
+    modules: Path | None,
+    sign_key: str | None,
+    keep: int | None,
+) -> PublishOptions:
+    """The workspace's ``[publish]`` options (or none) with the command line's on top."""
+    from elforge.repo.publish import load_layout
+    from elforge.workspace.options import PublishOptions
+
+    base = ws.options.publish if ws is not None else None
+    target = dest or (base.dest if base else None)
+    if target is None:
+        raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
+    refs = dict(base.reference) if base else {}
+    for spec in reference:
+        name, sep, repo = spec.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"--reference {spec[:100]!r}: expected NAME=REPO")
+        refs[name] = repo
+    return PublishOptions(
+        dest=target,
+        layout=load_layout(layout) if layout else dict(base.layout) if base else {},
+        reference=refs,
+        updateinfo=advisories or (base.updateinfo if base else None),
+        modules=modules or (base.modules if base else None),
+        sign_key=sign_key or (base.sign_key if base else None),
+        keep=keep or (base.keep if base else 3),
+    )
 
 
 def _workspace_selection(ws: Workspace) -> PublishSelection:

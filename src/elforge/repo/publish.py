@@ -204,19 +204,28 @@ def _subtree(base: Path, name: str, kind: str, arch: str) -> tuple[str, Path]:
 def _plan(
     inputs: Sequence[PublishInput], dest: Path, split: dict[str, list[str]], result: PublishResult
 ) -> list[_Target]:
-    """Place every input in its repository folder; binary targets exist for every name."""
+    """Place every input in its repository folder; binary targets exist for every name.
+
+    A binary or debug package goes where the layout lists its name (a debug package: its
+    main package's); a source RPM where the layout lists its name, else where its binaries
+    went (known from ``PublishInput.source``, or a binary named like the source)."""
     repo_names = list(split) or ["."]
     where = {name: repo for repo, names in split.items() for name in names}
-    targets: dict[Path, _Target] = {}
-    for name in repo_names:
-        targets[dest / name] = _Target(name, dest / name, "binary")
+    targets = {dest / n: _Target(n, dest / n, "binary") for n in repo_names}
+    placed_sources: dict[str, str] = {}
+    labelled: list[tuple[PublishInput, NEVRA]] = []
     for item in inputs:
         try:
-            nevra = item.nevra()
+            labelled.append((item, item.nevra()))
         except FormatError as exc:
             result.failed.append((item.filename[:200], exc.problem))
-            continue
+    labelled.sort(key=lambda pair: pair[1].is_source)  # binaries first: SRPMs follow them
+    for item, nevra in labelled:
         repo = where.get(nevra.name) or where.get(base_name(nevra))
+        if nevra.is_source:
+            repo = repo or placed_sources.get(nevra.name)
+        elif repo is not None:
+            placed_sources.setdefault(item.source or nevra.name, repo)
         if repo is None and split and nevra.name not in result.unplaced:
             result.unplaced.append(nevra.name)
         repo = repo or repo_names[0]

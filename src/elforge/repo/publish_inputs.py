@@ -45,6 +45,7 @@ class PublishInput:
     path: Path
     filename: str
     sha256: str | None = None  # content hash, when the caller knows it (the artifact store)
+    source: str | None = None  # the source package it was built from, when known
 
     @classmethod
     def of(cls, item: PublishInput | Path) -> PublishInput:

@@ -78,7 +78,7 @@ def select_artifacts(store: Store, names: list[str]) -> PublishSelection:
                 if not path.is_file():
                     out.missing.append(f"{row.filename} ({name})")
                     continue
-                out.inputs.append(PublishInput(path, row.filename, sha256=row.sha256))
+                out.inputs.append(PublishInput(path, row.filename, sha256=row.sha256, source=name))
     out.inputs.sort(key=lambda i: i.filename)
     return out
 
