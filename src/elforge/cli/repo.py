@@ -131,12 +131,16 @@ def publish(
 ) -> None:
     """Publish createrepo_c repositories from a folder of RPMs (incremental)."""
     from elforge.repo.publish import load_layout, publish_repo
+    from elforge.rpm.updateinfo import UpdateRecord
+    from elforge.security.errata_workspace import stored_updates
     from elforge.workspace.workspace import Workspace
 
     split: dict[str, list[str]] | None = None
     refs: dict[str, str] = {}
+    errata: list[UpdateRecord] = []
     if workspace is not None:
         ws = Workspace.open(workspace)
+        errata = stored_updates(ws)  # the workspace's own advisories (elforge errata)
         cfg = ws.config.publish
         source = source or ws.artifacts_dir
         dest = dest or ws.root / cfg.dest
@@ -163,6 +167,7 @@ def publish(
         modules=modules,
         sign_key=sign_key,
         progress=progress(),
+        errata=errata,
     )
     emit(result.to_document(), fmt, output)
     if result.failed:

@@ -12,13 +12,14 @@ repository whose inputs did not change at all keeps its metadata files untouched
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from elforge.progress import NO_PROGRESS, Progress
 from elforge.repo.pool import as_repository
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.rpm.nevra import NEVRA
+from elforge.rpm.updateinfo import UpdateRecord, read_updateinfo, write_updateinfo
 
 SCHEMA = "elforge.publish/1"
 STATE = ".elforge-publish.json"
@@ -241,6 +243,40 @@ def _write_metadata(
         new.rename(old)
 
 
+def _errata_digest(errata: Sequence[UpdateRecord]) -> str | None:
+    if not errata:
+        return None
+    return hashlib.sha256(write_updateinfo(errata).encode()).hexdigest()
+
+
+def merge_errata_into_updateinfo(
+    repo_dir: Path, pkgs: list[Any], updateinfo: Path | None, errata: Sequence[UpdateRecord]
+) -> Path | None:
+    """The updateinfo to publish: the given file's updates plus ``errata``, each limited to
+    the packages this repository carries (by NEVRA; every arch, so multilib and module
+    packages stay). An erratum with none of them is left out; one whose id the given file
+    also has replaces it. Returns ``updateinfo`` untouched when there are no errata."""
+    if not errata:
+        return updateinfo
+    here = {(p.name, int(p.epoch or 0), p.version, p.release, p.arch) for p in pkgs}
+    merged: dict[str, UpdateRecord] = {}
+    if updateinfo is not None:
+        for u in read_updateinfo(updateinfo).updates:
+            merged[u.id] = u
+    for u in errata:
+        colls = tuple(
+            replace(c, packages=kept)
+            for c in u.collections
+            if (kept := tuple(p for p in c.packages
+                              if (p.name, p.epoch, p.version, p.release, p.arch) in here))
+        )  # fmt: skip
+        if colls:
+            merged[u.id] = replace(u, collections=colls)
+    target = repo_dir / ".updateinfo.merged.xml"
+    target.write_text(write_updateinfo(merged.values()), encoding="utf-8")
+    return target
+
+
 def _fingerprint(path: Path) -> list[Any]:
     st = path.stat()
     return [st.st_size, int(st.st_mtime)]
@@ -256,8 +292,13 @@ def publish_repo(
     modules: Path | None = None,
     sign_key: str | None = None,
     progress: Progress = NO_PROGRESS,
+    errata: Sequence[UpdateRecord] = (),
 ) -> PublishResult:
-    """Publish ``rpms`` under ``dest``: one repository, or one per layout entry."""
+    """Publish ``rpms`` under ``dest``: one repository, or one per layout entry.
+
+    ``errata`` (the rebuild's own advisories) are merged into each repository's
+    updateinfo, limited to the packages that repository carries.
+    """
     split = dict(layout or {})
     if reference:
         split.update(_reference_layout(reference))
@@ -286,6 +327,7 @@ def publish_repo(
                 modules,
                 sign_key,
                 progress,
+                errata,
             )
         )
     return result
@@ -300,6 +342,7 @@ def _publish_one(
     modules: Path | None,
     sign_key: str | None,
     progress: Progress,
+    errata: Sequence[UpdateRecord] = (),
 ) -> PublishedRepo:
     out = PublishedRepo(name, str(repo_dir))
     packages_dir = repo_dir / "Packages"
@@ -336,6 +379,7 @@ def _publish_one(
         "sign_key": sign_key,
         "updateinfo": _fingerprint(updateinfo) if updateinfo else None,
         "modules": _fingerprint(modules) if modules else None,
+        "errata": _errata_digest(errata),
     }
     out.packages = len(placed)
     if previous == inputs and (repo_dir / "repodata" / "repomd.xml").exists():
@@ -365,6 +409,7 @@ def _publish_one(
     finally:
         progress.finish()
     out.packages = len(pkgs)
+    updateinfo = merge_errata_into_updateinfo(repo_dir, pkgs, updateinfo, errata)
     _write_metadata(repo_dir, pkgs, updateinfo, modules)
     tmp = state_path.with_suffix(".tmp")
     tmp.write_text(json.dumps(inputs, sort_keys=True))
