@@ -159,8 +159,10 @@ def test_watch_once_rebuilds_the_changed_package_and_notifies(tmp_path: Path) ->
         status, issued_source = db.execute(
             "SELECT status, issued_source FROM errata WHERE advisory_id = 'FLSA-2024:0811'"
         ).fetchone()
-        (row,) = db.execute("SELECT strftime('%s', commit_time), noticed, published, status "
-                            "FROM upstream_events WHERE nvr = 'sudo-1.9.5p2-10.el9_3'").fetchall()  # fmt: skip
+        (row,) = db.execute(
+            "SELECT strftime('%s', commit_time), noticed, published, status "
+            "FROM upstream_events WHERE nvr = 'sudo-1.9.5p2-10.el9_3'"
+        ).fetchall()
     assert (status, issued_source) == ("published", "watch")
     assert int(row[0]) == commit_time and row[1] <= row[2] and row[3] == "published"
     # nothing changed upstream: nothing is rebuilt, nothing is sent
