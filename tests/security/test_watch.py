@@ -11,6 +11,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,13 @@ def test_watch_once_rebuilds_the_changed_package_and_notifies(tmp_path: Path) ->
     # nothing changed upstream: nothing is rebuilt, nothing is sent
     third, _ = _watch_once(ws)
     assert third["changed"] == [] and third["unchanged"] == 2 and _builds(ws)["sudo"] == 2
+    # security lag --own: upstream commit to published package, from that timeline
+    res = run_cli("security", "lag", "--own", "-w", str(ws), "-f", "json")
+    assert res.exit_code == 0, res.stderr
+    lag = json.loads(res.stdout)
+    assert lag["schema"] == "elforge.rebuild-lag/1" and lag["summary"]["changes"] == 3
+    (fix,) = [e for e in lag["entries"] if e["nvr"] == "sudo-1.9.5p2-10.el9_3"]
+    assert fix["commit_time"].startswith(
+        datetime.fromtimestamp(commit_time, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    assert 0 <= fix["commit_to_notice_hours"] <= fix["commit_to_publish_hours"] < 1

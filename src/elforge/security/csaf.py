@@ -147,9 +147,7 @@ def _list_of_objects(value: Any, where: str, subject: str) -> list[dict[str, Any
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
-        raise FormatError(
-            f"malformed {where}: not a list of objects", subject=subject
-        )
+        raise FormatError(f"malformed {where}: not a list of objects", subject=subject)
     return value
 
 

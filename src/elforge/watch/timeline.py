@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from elforge.security.own_lag import TimelineRow
 from elforge.sources import provenance
 from elforge.store.db import Store
 from elforge.store.models import UpstreamEvent
@@ -86,7 +87,10 @@ def record_outcome(
         row.published = published
 
 
-def timeline(store: Store) -> list[UpstreamEvent]:
-    """Every recorded event, oldest first (for ``security lag --own``)."""
+def timeline(store: Store) -> list[TimelineRow]:
+    """Every recorded change, oldest first (``security lag --own``)."""
     with store.session() as s:
-        return list(s.scalars(select(UpstreamEvent).order_by(UpstreamEvent.noticed)))
+        return [
+            TimelineRow(r.package, r.nvr, r.commit_time, r.noticed, r.published, r.status)
+            for r in s.scalars(select(UpstreamEvent).order_by(UpstreamEvent.noticed))
+        ]
