@@ -27,7 +27,7 @@ from elforge.errors import ConfigError
 from elforge.rpm.updateinfo import UpdateModule
 from elforge.security.model import Advisory, FixedPackage, Reference
 from elforge.security.parity import applicable_fixes, not_applicable_reason
-from elforge.security.published import PublishedIndex, PublishedPackage
+from elforge.security.published import NevraLabels, PublishedIndex, PublishedPackage
 from elforge.security.versions import evr_covers, same_stream
 
 SCHEMA = "elforge.errata/1"
@@ -46,7 +46,7 @@ class ErrataSettings:
 
 
 @dataclass(frozen=True)
-class ErratumPackage:
+class ErratumPackage(NevraLabels):
     """A published build an advisory lists."""
 
     name: str
@@ -62,15 +62,6 @@ class ErratumPackage:
     module: UpdateModule | None = None
     published: datetime | None = None
     published_source: str | None = None  # watch, publish-record, file-time
-
-    @property
-    def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
-
-    @property
-    def evr(self) -> str:
-        return (f"{self.epoch}:" if self.epoch else "") + f"{self.version}-{self.release}"
 
     def to_json(self) -> dict[str, Any]:
         return {

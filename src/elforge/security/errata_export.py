@@ -32,6 +32,7 @@ from elforge.rpm.updateinfo import (
     UpdateReference,
 )
 from elforge.security.errata import Erratum, ErratumPackage
+from elforge.security.osv import osv_time
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -100,10 +101,6 @@ def updates_for_export(errata: Iterable[Erratum], issuer: str) -> list[UpdateRec
     return [to_update_record(e, issuer) for e in errata if e.status == "published"]
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
-
-
 def to_osv(e: Erratum, ecosystem: str) -> dict[str, Any]:
     """An OSV 1.6 record in the shape of AlmaLinux's osv-database."""
     affected: list[dict[str, Any]] = []
@@ -128,8 +125,8 @@ def to_osv(e: Erratum, ecosystem: str) -> dict[str, Any]:
         "id": e.id,
         "summary": e.title or e.id,
         "details": e.description or "",
-        "published": _iso(e.issued),
-        "modified": _iso(e.updated or e.issued),
+        "published": osv_time(e.issued),
+        "modified": osv_time(e.updated or e.issued),
         "related": list(e.cves),
         "affected": affected,
         "references": refs,

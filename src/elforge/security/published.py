@@ -18,13 +18,33 @@ from typing import Any
 
 from elforge.errors import FormatError
 from elforge.rpm.updateinfo import UpdateModule
-from elforge.security.versions import dist_major
+from elforge.security.versions import majors_of
 
 _MODULES_LIMIT = 256 * 1024 * 1024  # decompressed modules.yaml cap (a bomb guard)
 
 
+class NevraLabels:
+    """``evr`` and ``nevra`` labels for a record with name, epoch, version, release, arch."""
+
+    __slots__ = ()
+    name: str
+    epoch: int
+    version: str
+    release: str
+    arch: str
+
+    @property
+    def evr(self) -> str:
+        return (f"{self.epoch}:" if self.epoch else "") + f"{self.version}-{self.release}"
+
+    @property
+    def nevra(self) -> str:
+        epoch = f"{self.epoch}:" if self.epoch else ""
+        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+
+
 @dataclass(frozen=True, slots=True)
-class PublishedPackage:
+class PublishedPackage(NevraLabels):
     """One binary package as a published repository lists it."""
 
     name: str
@@ -39,15 +59,6 @@ class PublishedPackage:
     file_time: datetime
     repo: str  # the repository folder
     module: UpdateModule | None = None
-
-    @property
-    def evr(self) -> str:
-        return (f"{self.epoch}:" if self.epoch else "") + f"{self.version}-{self.release}"
-
-    @property
-    def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
 
     @property
     def stream(self) -> str | None:
@@ -69,13 +80,7 @@ class PublishedIndex:
             self.by_source.setdefault(source, set()).add(pkg.name)
 
     def majors(self) -> set[int]:
-        out: set[int] = set()
-        for builds in self.by_name.values():
-            for b in builds:
-                major = dist_major(b.release)
-                if major is not None:
-                    out.add(major)
-        return out
+        return majors_of(b.release for builds in self.by_name.values() for b in builds)
 
     def arches(self) -> set[str]:
         return {b.arch for builds in self.by_name.values() for b in builds}
