@@ -64,6 +64,9 @@ def _bad_inputs(folder: Path) -> Path:
         packages=["zzz-absent-0:1.0-2.el9.x86_64"], product="BaseOS-9.4.0.Z.MAIN",
     )  # fmt: skip
     write_json(folder / "lacking.json", lacking)
+    hostile = json.loads((CSAF / "rhsa-2024_0811.json").read_text())
+    hostile["document"]["tracking"]["id"] = "RHSA-2024:0811/../../../evil"
+    write_json(folder / "hostile.json", hostile)
     return folder
 
 
@@ -89,7 +92,11 @@ def test_generate_pending_then_published_from_red_hat_csaf(tmp_path: Path) -> No
     bad = [line for line in stderr.splitlines() if "broken.json" in line]
     assert bad == [f"warning: {extra / 'broken.json'} [RHSA-2099:0001]: malformed product_tree "
                    "relationships: not a list of objects"]  # fmt: skip
-    assert "FLSA-2099:0001" not in got and len(doc["errors"]) == 1
+    assert "FLSA-2099:0001" not in got
+    # an id that would become a path downstream: refused, named, the rest went on
+    (hostile,) = [line for line in stderr.splitlines() if "hostile.json" in line]
+    assert hostile.endswith("'RHSA-2024:0811/../../../evil' is not a plain advisory id; skipped")
+    assert len(doc["errors"]) == 2 and not any("evil" in a for a in got)
 
     fixed = build_rpms(tmp_path / "b", "sudo", "1.9.5p2", "10", subpackages=("python-plugin",))
     _publish(unfixed + fixed, tmp_path / "in", ws)

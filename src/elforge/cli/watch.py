@@ -5,14 +5,18 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from elforge.cli.common import FormatOption, OutputOption, emit, info
-from elforge.errors import ConfigError
+from elforge.errors import ConfigError, ElforgeError
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.report.render import OutputFormat
+
+if TYPE_CHECKING:
+    from elforge.watch.cycle import WatchOptions
+    from elforge.workspace.workspace import Workspace
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smh]?)$")
 
@@ -65,8 +69,7 @@ def watch(
     output: OutputOption = None,
 ) -> None:
     """Poll each package's upstream; rebuild, publish and write errata for what changed."""
-    from elforge.store.db import open_store
-    from elforge.watch.cycle import WatchOptions, run_cycle
+    from elforge.watch.cycle import WatchOptions
     from elforge.workspace.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -77,14 +80,26 @@ def watch(
         webhook=cfg.webhook, attempts=cfg.webhook_attempts, backoff=cfg.webhook_backoff,
     )  # fmt: skip
     while True:
-        store = open_store(ws.store_url)
         try:
-            report = run_cycle(ws, store, opts)
-        finally:
-            store.close()
-        for err in report.errors:
-            info(f"warning: {err}")
-        emit(_document(report.to_json()), fmt, output)
+            _one_cycle(ws, opts, fmt, output)
+        except ElforgeError as exc:
+            if once:
+                raise
+            info(f"error: {exc} (next cycle in {pause:.0f} s)")  # a daemon keeps going
         if once:
             return
         time.sleep(pause)
+
+
+def _one_cycle(ws: Workspace, opts: WatchOptions, fmt: OutputFormat, output: Path | None) -> None:
+    from elforge.store.db import open_store
+    from elforge.watch.cycle import run_cycle
+
+    store = open_store(ws.store_url)
+    try:
+        report = run_cycle(ws, store, opts)
+    finally:
+        store.close()
+    for err in report.errors:
+        info(f"warning: {err}")
+    emit(_document(report.to_json()), fmt, output)

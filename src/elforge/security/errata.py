@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from elforge.security.versions import evr_covers, same_stream
 SCHEMA = "elforge.errata/1"
 STATUSES = ("published", "pending", "not_applicable")
 DEFAULT_ID_SCHEME = "FL{type}-{year}:{serial}"
+_PLAIN_ID = re.compile(r"^[A-Za-z]{1,16}-\d{4}:[0-9A-Za-z]{1,16}$")
 _TYPE_BY_KIND = {"security": "SA", "bugfix": "BA", "enhancement": "EA"}
 
 
@@ -356,6 +358,10 @@ def generate(
     result = ErrataResult(majors=majors)
     for ref in sorted(reference, key=lambda a: a.id):
         if ref.kind == "vex":
+            continue
+        if not _PLAIN_ID.match(ref.id):  # ids become file names and XML ids downstream
+            where = str(ref.path or ref.source)[:200]
+            result.errors.append(f"{where}: {ref.id[:60]!r} is not a plain advisory id; skipped")
             continue
         if since is not None and ref.issued is not None and ref.issued < since:
             continue

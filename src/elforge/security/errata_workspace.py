@@ -61,7 +61,7 @@ def generate_in_workspace(
     times = PublishTimes(store)
     dated = [date_erratum(e, times) for e in result.errata]
     result.errata, result.changed = save_errata(store, dated)
-    result.errors = [str(e) for e in feed.errors]
+    result.errors = [str(e) for e in feed.errors] + result.errors
     return result
 
 

@@ -175,8 +175,8 @@ def _attach_advisories(events: list[WatchEvent], errata: list[Any], changed: set
 
 
 def _status(e: WatchEvent, opts: WatchOptions) -> str:
-    if not opts.rebuild:
-        return "noticed"  # polled only: the next cycle that rebuilds handles it
+    if not opts.rebuild or not e.stages:
+        return "noticed"  # polled only, or the pipeline did not run: the next cycle retries
     if e.published:
         return "published"
     if e.error:

@@ -49,6 +49,9 @@ def deliver(
         "X-Elforge-Event": str(event["event_id"]),
     }
     result = Delivery(str(event["event_id"]), url, 0, False)
+    if not url.startswith(("http://", "https://")):
+        result.error = "webhook URL must be http:// or https://"
+        return result
     for n in range(attempts):
         if n:
             sleep(backoff * 2 ** (n - 1))
