@@ -266,3 +266,27 @@ def test_updateinfo_gz_is_valid_for_createrepo(tmp_path: Path) -> None:
     assert 'type="updateinfo"' in repomd
     path = next((ws / "repos" / "repodata").glob("*-updateinfo.xml.gz"))
     assert b"<id>FLSA-2024:0811</id>" in gzip.decompress(path.read_bytes())
+
+
+def test_almalinux_osv_reference_matches_a_module_stream(tmp_path: Path) -> None:
+    """An OSV record as the reference: its fixes name no stream, only a modular release."""
+    ws = _init(tmp_path)
+    config = (ws / "elforge.toml").read_text().replace('dist = ".el9"', 'dist = ".el8"')
+    (ws / "elforge.toml").write_text(config)
+    release = "142.module_el8.9.0+3746+91b8233a"
+    rpms = build_rpms(
+        tmp_path / "m", "ruby", "3.1.4", release, dist="%{nil}", subpackages=("libs",)
+    )
+    modules = modules_yaml(
+        tmp_path / "modules.yaml", "ruby", "3.1", 8090020240115,
+        [f"ruby-0:3.1.4-{release}.x86_64", f"ruby-libs-0:3.1.4-{release}.x86_64"],
+    )  # fmt: skip
+    _publish(rpms, tmp_path / "in", ws, "--modules", str(modules))
+    osv = TESTDATA / "security" / "almalinux-osv" / "almalinux8" / "ALSA-2024:1431.json"
+    adv = _by_id(_generate(ws, osv)[0])["FLSA-2024:1431"]
+    assert adv["status"] == "published", adv["reason"]
+    assert [(p["nevra"], p["module"]) for p in adv["packages"]] == [
+        (f"ruby-3.1.4-{release}.x86_64", "ruby:3.1:8090020240115:9edba152:x86_64"),
+        (f"ruby-libs-3.1.4-{release}.x86_64", "ruby:3.1:8090020240115:9edba152:x86_64"),
+    ]
+    assert "CVE-2023-28755" in adv["cves"] and adv["severity"] == "Moderate"

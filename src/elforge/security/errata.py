@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from elforge.errors import ConfigError
+from elforge.rpm.release import parse_release
 from elforge.rpm.updateinfo import UpdateModule
 from elforge.security.model import Advisory, FixedPackage, Reference
 from elforge.security.parity import applicable_fixes, not_applicable_reason
@@ -184,7 +185,11 @@ def rebuild_id(reference_id: str, kind: str, scheme: str) -> str:
 
 def _in_stream(build: PublishedPackage, fix: FixedPackage) -> bool:
     if fix.module is None:
-        return build.module is None  # a modular build does not carry a non-modular fix
+        if build.module is None:
+            return True
+        # OSV names no stream, but a modular release (module_el8.9.0) says the fix is one
+        modular = parse_release(fix.release).module_stream is not None
+        return modular and same_stream(build.version, fix.version)
     if build.stream is not None:
         return build.stream.split(":")[:2] == fix.module.split(":")[:2]
     return same_stream(build.version, fix.version)
