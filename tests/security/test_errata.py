@@ -290,3 +290,17 @@ def test_almalinux_osv_reference_matches_a_module_stream(tmp_path: Path) -> None
         (f"ruby-libs-3.1.4-{release}.x86_64", "ruby:3.1:8090020240115:9edba152:x86_64"),
     ]
     assert "CVE-2023-28755" in adv["cves"] and adv["severity"] == "Moderate"
+
+
+def test_since_leaves_out_older_reference_advisories(tmp_path: Path) -> None:
+    ws = _init(tmp_path)
+    _publish(build_rpms(tmp_path / "b", "sudo", "1.9.5p2", "10"), tmp_path / "in", ws)
+    res = run_cli("errata", "generate", "-w", str(ws), "--reference", str(CSAF),
+                  "--since", "2024-03-01", "-f", "json")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    ids = sorted(a["reference_id"] for a in json.loads(res.stdout)["advisories"])
+    assert ids == ["RHSA-2024:1431", "RHSA-2024:6163", "RHSA-2024:9371", "RHSA-2025:23414"]
+    bad = run_cli(
+        "errata", "generate", "-w", str(ws), "--reference", str(CSAF), "--since", "03/01/2024"
+    )
+    assert bad.exit_code == 1 and bad.stderr.count("\n") == 1 and "--since" in bad.stderr
