@@ -26,10 +26,10 @@ from typing import Any
 
 from elforge.errors import ConfigError
 from elforge.rpm.release import parse_release
-from elforge.rpm.updateinfo import UpdateModule
+from elforge.rpm.updateinfo import NevraLabels, UpdateModule
 from elforge.security.model import Advisory, FixedPackage, Reference
 from elforge.security.parity import applicable_fixes, not_applicable_reason
-from elforge.security.published import NevraLabels, PublishedIndex, PublishedPackage
+from elforge.security.published import PublishedIndex, PublishedPackage
 from elforge.security.versions import evr_covers, same_stream
 
 SCHEMA = "elforge.errata/1"

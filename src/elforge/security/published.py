@@ -17,30 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from elforge.errors import FormatError
-from elforge.rpm.updateinfo import UpdateModule
+from elforge.rpm.updateinfo import NevraLabels, UpdateModule
 from elforge.security.versions import majors_of
 
 _MODULES_LIMIT = 256 * 1024 * 1024  # decompressed modules.yaml cap (a bomb guard)
-
-
-class NevraLabels:
-    """``evr`` and ``nevra`` labels for a record with name, epoch, version, release, arch."""
-
-    __slots__ = ()
-    name: str
-    epoch: int
-    version: str
-    release: str
-    arch: str
-
-    @property
-    def evr(self) -> str:
-        return (f"{self.epoch}:" if self.epoch else "") + f"{self.version}-{self.release}"
-
-    @property
-    def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
 
 
 @dataclass(frozen=True, slots=True)
