@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Install the system tools elforge drives: rpmbuild/rpmspec/rpm2cpio, libabigail, libsolv's
-# installcheck, createrepo_c, git, patch, bubblewrap and librpm's Python bindings (the test
-# oracle). Debian/Ubuntu through apt-get, Fedora/EL through dnf. Idempotent and quiet.
+# Install the system tools elforge drives and the real tools its tests use as oracles:
+# rpmbuild/rpmspec/rpm2cpio, libabigail, libsolv's tools, createrepo_c, git, patch, bubblewrap,
+# librpm's Python bindings, dnf with dnf-plugins-core (closure and updateinfo oracles),
+# OpenSCAP (OVAL validation), headless Chromium (the dashboard's browser tests), the shared
+# libpython (appcheck's extension-module tests) and PostgreSQL's server (the store tests start
+# a private cluster). Debian/Ubuntu through apt-get, Fedora/EL through dnf. Idempotent, quiet.
 set -euo pipefail
 
-need=(rpmbuild rpmspec rpm2cpio rpmkeys rpmsign gpgconf abipkgdiff abidiff installcheck createrepo_c git patch cpio bwrap gpg readelf gcc)
+need=(rpmbuild rpmspec rpm2cpio rpmkeys rpmsign gpgconf abipkgdiff abidiff installcheck
+      createrepo_c git patch cpio bwrap gpg readelf gcc c++filt dnf oscap chromium)
 missing=0
 for tool in "${need[@]}"; do command -v "$tool" >/dev/null 2>&1 || missing=1; done
-[ -e /usr/lib/python3/dist-packages/rpm/__init__.py ] || [ -e /usr/lib64/python3*/site-packages/rpm/__init__.py ] || missing=1
-# the shared libpython the appcheck tests link an extension module against
+[ -e /usr/lib/python3/dist-packages/rpm/__init__.py ] || compgen -G '/usr/lib64/python3*/site-packages/rpm/__init__.py' >/dev/null || missing=1
+/usr/bin/python3 -c 'import dnf, hawkey' >/dev/null 2>&1 || missing=1
+[ -e /usr/lib/python3/dist-packages/dnf-plugins/repoclosure.py ] || compgen -G '/usr/lib/python3*/site-packages/dnf-plugins/repoclosure.py' >/dev/null || missing=1
 compgen -G "/usr/lib/*/libpython3*.so" >/dev/null || compgen -G "/usr/lib64/libpython3*.so" >/dev/null || missing=1
+# Debian keeps the server's binaries off PATH, under /usr/lib/postgresql/<major>/bin
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || command -v pg_ctl >/dev/null 2>&1 || missing=1
 [ "$missing" = 0 ] && exit 0
 
 SUDO=""
@@ -17,16 +24,17 @@ SUDO=""
 
 if command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
     # with recommends: rpm's (debugedit, elfutils…) are what rpmbuild's debuginfo step needs
-    $SUDO apt-get install -y -qq \
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
         rpm rpm2cpio python3-rpm abigail-tools libsolv-tools createrepo-c \
         git make patch cpio gzip bzip2 xz-utils zstd gnupg bubblewrap time \
-        gcc libc6-dev binutils file ca-certificates libpython3-dev >/dev/null
+        gcc libc6-dev binutils file ca-certificates libpython3-dev \
+        dnf python3-dnf dnf-plugins-core openscap-scanner chromium postgresql >/dev/null
 elif command -v dnf >/dev/null 2>&1; then
     $SUDO dnf install -y -q rpm-build rpm-sign python3-rpm libabigail libsolv-tools \
         createrepo_c git make patch cpio gzip bzip2 xz zstd gnupg2 bubblewrap time gcc binutils file \
-        python3-devel
+        python3-devel dnf python3-dnf dnf-plugins-core openscap-scanner chromium postgresql-server
 else
     echo "install-system-deps: neither apt-get nor dnf found; install ${need[*]} by hand" >&2
     exit 1

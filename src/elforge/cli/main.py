@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "appcheck": ("elforge.cli.appcheck", "appcheck"),
     "repo": ("elforge.cli.repo", "app"),
     "publish": ("elforge.cli.repo", "publish"),
+    "errata": ("elforge.cli.errata", "app"),
+    "watch": ("elforge.cli.watch", "watch"),
 }
 
 

@@ -13,6 +13,7 @@ from elforge.report.render import OutputFormat
 
 if TYPE_CHECKING:
     from elforge.engine.stages.publish import PublishSelection
+    from elforge.rpm.updateinfo import UpdateRecord
     from elforge.workspace.options import PublishOptions
     from elforge.workspace.workspace import Workspace
 
@@ -162,7 +163,12 @@ def publish(
         rpms = selection.inputs
     else:
         raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
-    settings = publish_settings(opts, allow_empty=allow_empty)
+    errata: list[UpdateRecord] = []
+    if ws is not None:  # the workspace's own advisories (elforge errata generate)
+        from elforge.security.errata_workspace import stored_updates
+
+        errata = stored_updates(ws)
+    settings = publish_settings(opts, allow_empty=allow_empty, errata=errata)
     result = publish(rpms, opts.dest, settings=settings, progress=progress())
     if selection is not None:
         result.failed += [(m, "artifact file missing from the store") for m in selection.missing]

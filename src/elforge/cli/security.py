@@ -9,6 +9,7 @@ import typer
 
 from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
 from elforge.errors import ConfigError
+from elforge.report.model import ReportDocument
 from elforge.report.render import OutputFormat
 from elforge.security.firstseen import FirstSeen, read_first_seen_csv, read_first_seen_git
 from elforge.security.sources import Feed, load_sources
@@ -104,8 +105,17 @@ def parity(
 @app.command("lag")
 def lag(
     rebuild: Annotated[
-        Path, typer.Option("--rebuild", help="The rebuild's advisories (OSV folder or git repo).")
-    ],
+        Path | None,
+        typer.Option("--rebuild", help="The rebuild's advisories (OSV folder or git repo)."),
+    ] = None,
+    own: Annotated[
+        bool,
+        typer.Option(
+            "--own",
+            help="The rebuild's own lag, upstream commit to published package, from what "
+            "'elforge watch' recorded in the workspace (-w).",
+        ),
+    ] = False,
     first_seen_csv: Annotated[
         Path | None,
         typer.Option("--first-seen", help="CSV of first-seen times (file,first_seen)."),
@@ -148,6 +158,11 @@ def lag(
     """Rebuild first-available time minus the reference fix date, per advisory and CVE."""
     from elforge.security.lag import compute_lag, lag_document
 
+    if own:
+        emit(_own_lag(workspace), fmt, output)
+        return
+    if rebuild is None:
+        raise typer.BadParameter("give --rebuild SRC, or --own with --workspace")
     if first_seen_csv is not None and git is not None:
         raise typer.BadParameter("give --first-seen or --git, not both")
     feed = load_sources([rebuild], progress=progress())
@@ -186,6 +201,20 @@ def lag(
         reference=", ".join(map(str, reference)) if reference else None,
     )
     emit(doc, fmt, output)
+
+
+def _own_lag(workspace: Path | None) -> ReportDocument:
+    from elforge.security.own_lag import own_lag_document
+    from elforge.store.db import open_store
+    from elforge.watch.timeline import timeline
+    from elforge.workspace.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    store = open_store(ws.store_url)
+    try:
+        return own_lag_document(timeline(store))
+    finally:
+        store.close()
 
 
 @app.command("export")

@@ -31,6 +31,7 @@ import createrepo_c as cr
 
 from elforge.errors import ConfigError, ElforgeError, FormatError
 from elforge.progress import NO_PROGRESS, Progress
+from elforge.repo.errata_merge import errata_digest, merge_errata_into_updateinfo
 from elforge.repo.pool import as_repository
 from elforge.repo.publish_inputs import (
     PublishInput,
@@ -44,6 +45,7 @@ from elforge.repo.repodata_write import old_packages, write_metadata
 from elforge.repo.signing import sign_rpms
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.rpm.nevra import NEVRA
+from elforge.rpm.updateinfo import UpdateRecord
 
 SCHEMA = "elforge.publish/1"
 STATE = ".elforge-publish.json"
@@ -135,6 +137,7 @@ class PublishSettings:
     sign_key: str | None = None
     keep: int = DEFAULT_KEEP
     allow_empty: bool = False
+    errata: Sequence[UpdateRecord] = ()  # the rebuild's own advisories (elforge errata)
 
 
 @dataclass
@@ -265,11 +268,21 @@ def publish_repo(
     keep: int = DEFAULT_KEEP,
     allow_empty: bool = False,
     progress: Progress = NO_PROGRESS,
+    errata: Sequence[UpdateRecord] = (),
 ) -> PublishResult:
     """Publish ``rpms`` under ``dest``: one repository, or one per layout entry, each with
-    its Source/ and debug/ARCH/ trees when it has such packages."""
+    its Source/ and debug/ARCH/ trees when it has such packages. ``errata`` (the rebuild's
+    own advisories) are merged into each binary repository's updateinfo, limited to the
+    packages that repository carries."""
     settings = PublishSettings(
-        layout, reference, updateinfo, modules, sign_key, keep=keep, allow_empty=allow_empty
+        layout,
+        reference,
+        updateinfo,
+        modules,
+        sign_key,
+        keep=keep,
+        allow_empty=allow_empty,
+        errata=tuple(errata),
     )
     return publish([PublishInput.of(r) for r in rpms], dest, settings=settings, progress=progress)
 
@@ -428,6 +441,7 @@ def _metadata_inputs(
         "sign_key": settings.sign_key,
         "updateinfo": _fingerprint(settings.updateinfo) if settings.updateinfo else None,
         "modules": _fingerprint(settings.modules) if settings.modules else None,
+        "errata": errata_digest(settings.errata),
     }
 
 
@@ -458,6 +472,8 @@ def _publish_one(
     out.packages = len(pkgs)
     updateinfo = settings.updateinfo if target.kind == "binary" else None
     modules = settings.modules if target.kind == "binary" else None
+    if target.kind == "binary":
+        updateinfo = merge_errata_into_updateinfo(repo_dir, pkgs, updateinfo, settings.errata)
     write_metadata(
         repo_dir, pkgs, updateinfo=updateinfo, modules=modules, sign_key=settings.sign_key
     )

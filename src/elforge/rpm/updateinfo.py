@@ -113,8 +113,28 @@ class UpdateModule:
         return f"{self.name}:{self.stream}:{self.version}:{self.context}:{self.arch}"
 
 
+class NevraLabels:
+    """``evr`` and ``nevra`` labels for a record with name, epoch, version, release, arch."""
+
+    __slots__ = ()
+    name: str
+    epoch: int
+    version: str
+    release: str
+    arch: str
+
+    @property
+    def evr(self) -> str:
+        return (f"{self.epoch}:" if self.epoch else "") + f"{self.version}-{self.release}"
+
+    @property
+    def nevra(self) -> str:
+        epoch = f"{self.epoch}:" if self.epoch else ""
+        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
+
+
 @dataclass(frozen=True)
-class UpdatePackage:
+class UpdatePackage(NevraLabels):
     name: str
     epoch: int
     version: str
@@ -125,15 +145,6 @@ class UpdatePackage:
     sum_type: str | None = None
     sum: str | None = None
     reboot_suggested: bool = False
-
-    @property
-    def evr(self) -> str:
-        return (f"{self.epoch}:" if self.epoch else "") + f"{self.version}-{self.release}"
-
-    @property
-    def nevra(self) -> str:
-        epoch = f"{self.epoch}:" if self.epoch else ""
-        return f"{self.name}-{epoch}{self.version}-{self.release}.{self.arch}"
 
 
 @dataclass(frozen=True)

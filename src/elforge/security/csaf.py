@@ -142,29 +142,49 @@ def _package_from_purl(purl: str, module: str | None) -> FixedPackage | None:
     return FixedPackage(name, epoch, version, release, arch, None, module)
 
 
-def _walk_branches(branches: Any, purls: dict[str, str], platforms: dict[str, str]) -> None:
-    for branch in branches or []:
+def _list_of_objects(value: Any, where: str, subject: str) -> list[dict[str, Any]]:
+    """``value`` as a list of JSON objects; a broken product tree is one clear error."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+        raise FormatError(f"malformed {where}: not a list of objects", subject=subject)
+    return value
+
+
+def _walk_branches(
+    branches: Any, purls: dict[str, str], platforms: dict[str, str], subject: str, depth: int = 0
+) -> None:
+    if depth > 32:  # Red Hat nests four levels; anything this deep is hostile
+        raise FormatError("malformed product_tree: branches nested too deep", subject=subject)
+    for branch in _list_of_objects(branches, "product_tree branches", subject):
         product = branch.get("product")
         if isinstance(product, dict) and product.get("product_id"):
             helper = product.get("product_identification_helper") or {}
-            if helper.get("purl"):
-                purls[product["product_id"]] = helper["purl"]
+            if isinstance(helper, dict) and isinstance(helper.get("purl"), str):
+                purls[str(product["product_id"])] = helper["purl"]
             if branch.get("category") == "product_name":
                 platforms[product["product_id"]] = str(product.get("name") or product["product_id"])
-        _walk_branches(branch.get("branches"), purls, platforms)
+        _walk_branches(branch.get("branches"), purls, platforms, subject, depth + 1)
 
 
-def _products(tree: dict[str, Any]) -> dict[str, CsafProduct]:
+def _products(tree: Any, subject: str) -> dict[str, CsafProduct]:
+    if not isinstance(tree, dict):
+        raise FormatError("malformed product_tree: not an object", subject=subject)
     purls: dict[str, str] = {}
     platforms: dict[str, str] = {}
-    _walk_branches(tree.get("branches"), purls, platforms)
+    _walk_branches(tree.get("branches"), purls, platforms, subject)
     out: dict[str, CsafProduct] = {}
-    for rel in tree.get("relationships") or []:
-        full = (rel.get("full_product_name") or {}).get("product_id")
+    for rel in _list_of_objects(tree.get("relationships"), "product_tree relationships", subject):
+        full_name = rel.get("full_product_name")
+        full = full_name.get("product_id") if isinstance(full_name, dict) else None
         ref = rel.get("product_reference")
         platform = rel.get("relates_to_product_reference")
         if not full or not ref:
             continue
+        if not all(isinstance(x, str) for x in (full, ref, platform or "")):
+            raise FormatError(
+                "malformed product_tree: a relationship id is not a string", subject=subject
+            )
         name, pkg = _package_from_reference(ref, purls.get(ref))
         if pkg is not None and platform:
             pkg = FixedPackage(
@@ -191,9 +211,13 @@ def parse_csaf(doc: Any, path: Path | None = None) -> CsafDocument:
         raise FormatError("missing field 'document.tracking.id'", subject=subject)
     ident = str(tracking["id"])
     subject = f"{subject} [{ident}]"
-    products = _products(doc.get("product_tree") or {})
+    products = _products(doc.get("product_tree") or {}, subject)
     vulns: list[CsafVulnerability] = []
-    for i, v in enumerate(doc.get("vulnerabilities") or []):
+    for i, v in enumerate(_list_of_objects(doc.get("vulnerabilities"), "vulnerabilities", subject)):
+        if not isinstance(v.get("product_status") or {}, dict):
+            raise FormatError(
+                f"vulnerability #{i}: product_status is not an object", subject=subject
+            )
         cve = v.get("cve")
         if not cve:
             raise FormatError(f"vulnerability #{i} without 'cve'", subject=subject)

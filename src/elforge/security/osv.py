@@ -170,8 +170,8 @@ def advisory_to_osv(adv: Advisory, *, ecosystem: str) -> dict[str, Any]:
         "id": adv.id,
         "summary": adv.title or adv.id,
         "details": adv.description or "",
-        "published": _iso(adv.issued),
-        "modified": _iso(adv.updated or adv.issued),
+        "published": osv_time(adv.issued),
+        "modified": osv_time(adv.updated or adv.issued),
         "related": list(adv.cves),
         "affected": affected,
         "references": refs,
@@ -181,7 +181,8 @@ def advisory_to_osv(adv: Advisory, *, ecosystem: str) -> dict[str, Any]:
     return out
 
 
-def _iso(value: Any) -> str | None:
+def osv_time(value: Any) -> str | None:
+    """OSV's timestamp form, ``2024-02-14T00:54:45Z`` (None stays None)."""
     if value is None:
         return None
     return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))

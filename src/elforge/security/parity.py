@@ -91,6 +91,21 @@ def _package_major(pkg: FixedPackage) -> int | None:
     return major
 
 
+def applicable_fixes(pkgs: tuple[FixedPackage, ...], majors: set[int]) -> list[FixedPackage]:
+    """The fixes that apply to a rebuild of ``majors``: same major, not extended-support only."""
+    out = [p for p in pkgs if _package_major(p) in majors] if majors else list(pkgs)
+    return [p for p in out if not _EXTENDED.search(p.product or "")]
+
+
+def not_applicable_reason(pkgs: tuple[FixedPackage, ...], majors: set[int]) -> str:
+    """Why none of ``pkgs`` applies: another major release, or extended-support streams."""
+    if all(_EXTENDED.search(p.product or "") for p in pkgs):
+        return "the fix is only for extended-support streams"
+    where = sorted({str(_package_major(p)) for p in pkgs})
+    mine = "/".join(str(m) for m in sorted(majors))
+    return f"the fix is for EL{'/'.join(where)}; the rebuild is EL{mine}"
+
+
 def rebuild_majors(rebuild: Feed, shipped: Shipped | None) -> set[int]:
     """The major releases the rebuild covers: from its repos, else its advisories."""
     if shipped is not None and len(shipped):
@@ -191,17 +206,9 @@ def compute_parity(reference: Feed, rebuild: Feed, shipped: Shipped | None = Non
         rebuild_ids = tuple(r.id for r in rebuilds)
         for cve, pkgs in per_cve.items():
             severity = adv.severity if adv else None
-            applicable = [p for p in pkgs if _package_major(p) in majors] if majors else list(pkgs)
-            applicable = [p for p in applicable if not _EXTENDED.search(p.product or "")]
+            applicable = applicable_fixes(tuple(pkgs), majors)
             if pkgs and not applicable:
-                where = sorted({str(_package_major(p)) for p in pkgs})
-                ext = all(_EXTENDED.search(p.product or "") for p in pkgs)
-                reason = (
-                    "the fix is only for extended-support streams"
-                    if ext
-                    else f"the fix is for EL{'/'.join(where)}; the rebuild is "
-                    f"EL{'/'.join(str(m) for m in sorted(majors))}"
-                )
+                reason = not_applicable_reason(tuple(pkgs), majors)
                 rows.append(
                     CveResult(cve, ref_id, "not_shipped", reason, rebuild_ids, (), severity)
                 )

@@ -16,7 +16,7 @@ from elforge.rpm.header import read_header
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.updateinfo import read_updateinfo
 from elforge.security.model import FixedPackage
-from elforge.security.versions import dist_major
+from elforge.security.versions import majors_of
 
 
 @dataclass
@@ -28,13 +28,7 @@ class Shipped:
         self.packages.setdefault(pkg.name, []).append(pkg)
 
     def majors(self) -> set[int]:
-        out = set()
-        for builds in self.packages.values():
-            for b in builds:
-                m = dist_major(b.release)
-                if m is not None:
-                    out.add(m)
-        return out
+        return majors_of(b.release for builds in self.packages.values() for b in builds)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.packages.values())

@@ -11,11 +11,20 @@ builds reduced to their stream version) before rpmvercmp compares them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from elforge.rpm.release import normalize_release, parse_release
 from elforge.rpm.vercmp import rpmvercmp
 from elforge.security.model import FixedPackage
 
-__all__ = ["dist_major", "evr_covers", "normalize_release", "package_covers", "same_stream"]
+__all__ = [
+    "dist_major",
+    "evr_covers",
+    "majors_of",
+    "normalize_release",
+    "package_covers",
+    "same_stream",
+]
 
 
 def dist_major(release: str) -> int | None:
@@ -24,6 +33,11 @@ def dist_major(release: str) -> int | None:
     if parts.dist is None or parts.dist.startswith("fc"):
         return None
     return parts.major
+
+
+def majors_of(releases: Iterable[str]) -> set[int]:
+    """The el majors that ``releases`` carry (releases without an el tag add none)."""
+    return {m for m in map(dist_major, releases) if m is not None}
 
 
 def evr_covers(have: tuple[int, str, str], need: tuple[int, str, str]) -> bool:

@@ -179,3 +179,51 @@ def package_row(session: Session, name: str) -> Package:
         session.add(pkg)
         session.flush()
     return pkg
+
+
+class ErratumRow(Base):
+    """One advisory of the rebuild's own (``elforge errata generate``), by its id."""
+
+    __tablename__ = "errata"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advisory_id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
+    reference_id: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    cves: Mapped[list[Any]] = mapped_column(default=list)
+    references: Mapped[list[Any]] = mapped_column(default=list)
+    packages: Mapped[list[Any]] = mapped_column(default=list)
+    issued: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_source: Mapped[str | None] = mapped_column(String(32))
+    updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reference_issued: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UpstreamEvent(Base):
+    """One upstream change ``elforge watch`` noticed: commit time, when noticed, when published.
+
+    ``token`` is what identifies the upstream state (a commit id, an SRPM digest, a tree hash).
+    """
+
+    __tablename__ = "upstream_events"
+    __table_args__ = (UniqueConstraint("package", "token"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    package: Mapped[str] = mapped_column(String(255), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(String(255))
+    token: Mapped[str] = mapped_column(String(128))
+    old_token: Mapped[str | None] = mapped_column(String(128))
+    old_nvr: Mapped[str | None] = mapped_column(String(512))
+    nvr: Mapped[str | None] = mapped_column(String(512), index=True)
+    commit_time: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    noticed: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -87,6 +87,29 @@ class VerifySection(_Section):
     stablelist: str | None = None
 
 
+class ErrataSection(_Section):
+    id_scheme: str = Field(
+        "FL{type}-{year}:{serial}",
+        description="rebuild advisory id from the reference's: fields type (SA/BA/EA), year, "
+        "serial, number",
+    )
+    issuer: str = Field("elforge", description="updateinfo 'from' of the advisories")
+    reference: list[str] = Field(
+        default_factory=list, description="reference advisory sources (CSAF/OSV folders, files)"
+    )
+    ecosystem: str | None = Field(None, description="OSV ecosystem (default 'VENDOR:MAJOR')")
+    osv_folder: str | None = Field(None, description="OSV folder name (default NAMEMAJOR)")
+
+
+class WatchSection(_Section):
+    interval: str = Field("10m", description="time between polls (s, m, h suffixes)")
+    jobs: int = Field(16, ge=1, le=256, description="upstreams polled at once")
+    timeout: float = Field(60, gt=0, description="seconds one upstream poll may take")
+    webhook: str | None = Field(None, description="URL that receives a JSON POST per event")
+    webhook_attempts: int = Field(5, ge=1, le=20)
+    webhook_backoff: float = Field(1.0, ge=0, description="seconds before the first retry")
+
+
 class WorkspaceConfig(_Section):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     store: StoreSection = Field(default_factory=StoreSection)
@@ -96,6 +119,8 @@ class WorkspaceConfig(_Section):
     build: BuildSection = Field(default_factory=BuildSection)
     publish: PublishSection = Field(default_factory=PublishSection)
     verify: VerifySection = Field(default_factory=VerifySection)
+    errata: ErrataSection = Field(default_factory=ErrataSection)
+    watch: WatchSection = Field(default_factory=WatchSection)
     packages: list[PackageEntry] = Field(default_factory=list)
 
 

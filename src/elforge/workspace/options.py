@@ -66,6 +66,7 @@ class PublishOptions:
     modules: Path | None = None
     sign_key: str | None = None
     keep: int = 3  # builds of each package kept published
+    errata_issuer: str = "elforge"  # updateinfo 'from' of the rebuild's own advisories
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +77,7 @@ class PublishOptions:
             "modules": str(self.modules) if self.modules else None,
             "sign_key": self.sign_key,
             "keep": self.keep,
+            "errata_issuer": self.errata_issuer,
         }
 
 
@@ -145,6 +147,7 @@ def resolve_options(root: Path, cfg: WorkspaceConfig) -> WorkspaceOptions:
         modules=path(cfg.publish.modules),
         sign_key=cfg.publish.sign_key,
         keep=cfg.publish.keep,
+        errata_issuer=cfg.errata.issuer,
     )
     verify = VerifyOptions(
         reference=tuple(p for p in map(path, cfg.verify.reference) if p is not None),

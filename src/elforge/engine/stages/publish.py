@@ -18,6 +18,7 @@ when its inputs are equal and every repository on disk is still what it wrote.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,11 @@ from sqlalchemy import select
 from elforge.engine import record
 from elforge.engine.protocol import StageInputs, StageOutcome
 from elforge.errors import ElforgeError
+from elforge.repo.errata_merge import errata_digest
 from elforge.repo.publish import PublishResult, PublishSettings, publish, repository_intact
 from elforge.repo.publish_inputs import PublishInput
+from elforge.rpm.updateinfo import UpdateRecord
+from elforge.security.errata_workspace import published_updates
 from elforge.store.db import Store
 from elforge.store.models import Artifact, Build, Package
 from elforge.workspace.options import PublishOptions
@@ -89,7 +93,9 @@ def still_published(output: Any) -> bool:
     return bool(repos) and all(repository_intact(Path(r["path"])) for r in repos)
 
 
-def publish_settings(opts: PublishOptions, *, allow_empty: bool = False) -> PublishSettings:
+def publish_settings(
+    opts: PublishOptions, *, allow_empty: bool = False, errata: Sequence[UpdateRecord] = ()
+) -> PublishSettings:
     return PublishSettings(
         layout=opts.layout or None,
         reference=opts.reference or None,
@@ -98,6 +104,7 @@ def publish_settings(opts: PublishOptions, *, allow_empty: bool = False) -> Publ
         sign_key=opts.sign_key,
         keep=opts.keep,
         allow_empty=allow_empty,
+        errata=tuple(errata),
     )
 
 
@@ -110,7 +117,11 @@ def stage_publish(
     """Publish the builds of the packages ``names``; reuse the previous publish when equal."""
     started = time.monotonic()
     selection = select_artifacts(store, names)
-    inputs = StageInputs("publish", {"rpms": selection.key(), "config": opts.to_json()})
+    errata = published_updates(store, opts.errata_issuer)  # the rebuild's own advisories
+    inputs = StageInputs(
+        "publish",
+        {"rpms": selection.key(), "config": opts.to_json(), "errata": errata_digest(errata)},
+    )
     if (
         previous is not None
         and previous.inputs_hash == inputs.hash
@@ -121,7 +132,8 @@ def stage_publish(
     if not selection.inputs and not opts.dest.exists():
         return inputs.outcome("skipped", error="nothing built")
     try:
-        result = publish(selection.inputs, opts.dest, settings=publish_settings(opts))
+        settings = publish_settings(opts, errata=errata)
+        result = publish(selection.inputs, opts.dest, settings=settings)
     except Exception as exc:  # recorded as a failed publish; the run's results stand
         detail = str(exc) if isinstance(exc, ElforgeError) else f"{type(exc).__name__}: {exc}"
         return inputs.outcome("failed", error=detail, started=started)

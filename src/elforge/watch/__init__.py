@@ -1,0 +1,1 @@
+"""Upstream watching: poll, rebuild what changed, publish, write errata, notify."""
