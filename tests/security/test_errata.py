@@ -132,7 +132,8 @@ def test_newer_build_replacing_the_fix_sets_updated(tmp_path: Path) -> None:
     _publish(fixed, tmp_path / "in1", ws)
     first = _by_id(_generate(ws, CSAF / "rhsa-2024_0811.json")[0])["FLSA-2024:0811"]
     newer = build_rpms(tmp_path / "b", "sudo", "1.9.5p2", "11", subpackages=("python-plugin",))
-    _publish(newer, tmp_path / "in2", ws)  # publish drops the builds no longer given
+    # keep one build: the newer one replaces the fix (the default keeps three for downgrades)
+    _publish(newer, tmp_path / "in2", ws, "--keep", "1")
     doc, _ = _generate(ws, CSAF / "rhsa-2024_0811.json")
     second = _by_id(doc)["FLSA-2024:0811"]
     assert doc["changed"] == ["FLSA-2024:0811"]

@@ -155,7 +155,11 @@ def test_watch_once_rebuilds_the_changed_package_and_notifies(tmp_path: Path) ->
                                      "delivered": True, "status": 204, "error": None}]  # fmt: skip
     # both packages still published, the advisory in updateinfo, the timeline in the store
     published = sorted(p.name for p in (ws / "repos" / "Packages").glob("*.rpm"))
-    assert published == ["other-1.9.5p2-9.el9_3.x86_64.rpm", "sudo-1.9.5p2-10.el9_3.x86_64.rpm"]
+    assert published == [  # the older sudo stays published ([publish] keep) for downgrades
+        "other-1.9.5p2-9.el9_3.x86_64.rpm",
+        "sudo-1.9.5p2-10.el9_3.x86_64.rpm",
+        "sudo-1.9.5p2-9.el9_3.x86_64.rpm",
+    ]
     with sqlite3.connect(ws / ".elforge" / "state.db") as db:
         status, issued_source = db.execute(
             "SELECT status, issued_source FROM errata WHERE advisory_id = 'FLSA-2024:0811'"
