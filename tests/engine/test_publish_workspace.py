@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,12 @@ BINARIES = {
 
 
 def dnf_query(tmp: Path, *repos: Path, what: str = "*") -> set[str]:
-    """``dnf repoquery --showduplicates`` over the given repository folders."""
+    """``dnf repoquery --showduplicates`` over the given repository folders, each query with
+    a fresh cache (dnf kept serving a file:// repository's old metadata from its cache)."""
+    cache = tempfile.mkdtemp(prefix="dnf-cache-", dir=tmp)
     argv = [
         "dnf", "-q", f"--installroot={tmp / 'root'}", "--releasever=9",
-        "--setopt=reposdir=/dev/null", f"--setopt=cachedir={tmp / 'cache'}",
+        "--setopt=reposdir=/dev/null", f"--setopt=cachedir={cache}",
         "--setopt=metadata_expire=0",
     ]  # fmt: skip
     for i, repo in enumerate(repos):
