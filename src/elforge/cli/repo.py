@@ -38,9 +38,6 @@ def closure(
         list[str] | None,
         typer.Option("--module", help="Enable a module stream NAME:STREAM (repeat)."),
     ] = None,
-    filelists: Annotated[
-        bool, typer.Option("--filelists", help="Also load filelists for file requirements.")
-    ] = False,
     cache_dir: CacheOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
@@ -54,11 +51,12 @@ def closure(
         arch,
         modules=not no_modules,
         enable=module or [],
-        filelists=filelists,
         cache_dir=cache_dir,
         progress=progress(),
     )
     emit(result.to_document(), fmt, output)
+    for error in result.filelists_errors:
+        info(f"filelists unreadable, file requirements checked against primary only: {error}")
     if not result.closed:
         info(f"{len(result.uninstallable)} of {result.checked} packages cannot be installed")
         raise typer.Exit(4)
@@ -92,6 +90,8 @@ def install_check(
 
     result = run(rpms, against, arch=arch, cache_dir=cache_dir)
     emit(result.to_document(), fmt, output)
+    for error in result.filelists_errors:
+        info(f"filelists unreadable, file requirements checked against primary only: {error}")
     if not result.installable:
         raise typer.Exit(4)
 
