@@ -10,20 +10,23 @@ solver. Prints JSON: ``{"checked": N, "uninstallable": ["name-[epoch:]version-re
         [--modules]
 """
 
+from __future__ import annotations
+
 import argparse
 import json
 import sys
+from typing import Any
 
-import dnf
-import hawkey
+import dnf  # type: ignore[import-not-found,unused-ignore]
+import hawkey  # type: ignore[import-not-found,unused-ignore]
 
 
-def nevra(pkg):
+def nevra(pkg: Any) -> str:
     epoch = f"{pkg.epoch}:" if pkg.epoch else ""
     return f"{pkg.name}-{epoch}{pkg.version}-{pkg.release}.{pkg.arch}"
 
 
-def build_base(opts):
+def build_base(opts: argparse.Namespace) -> Any:
     base = dnf.Base()
     conf = base.conf
     conf.cachedir = opts.cache
@@ -41,7 +44,7 @@ def build_base(opts):
     return base
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--arch", default="x86_64")
     parser.add_argument("--cache", required=True)

@@ -23,7 +23,7 @@ Version: {version}
 Release: {release}
 Summary: test package {name}
 License: MIT
-BuildArch: {arch}
+{buildarch}
 {tags}
 %description
 Test package {name} made by the elforge repository tests.
@@ -44,7 +44,7 @@ class Spec:
     name: str
     version: str = "1.0"
     release: str = "1"
-    arch: str = "x86_64"  # Debian's installcheck knows no noarch (see debian_neutral_copy)
+    arch: str = "x86_64"  # noarch, or a real one (i686 builds with --target on x86_64)
     requires: list[str] = field(default_factory=list)
     provides: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
@@ -65,7 +65,7 @@ def build_rpm(spec: Spec, topdir: Path) -> Path:
         name=spec.name,
         version=spec.version,
         release=spec.release,
-        arch=spec.arch,
+        buildarch="BuildArch: noarch" if spec.arch == "noarch" else "",
         tags="\n".join(tags),
         install=install,
         files="\n".join(spec.files),
@@ -79,6 +79,7 @@ def build_rpm(spec: Spec, topdir: Path) -> Path:
             "rpmbuild",
             "-bb",
             "--quiet",
+            *([] if spec.arch == "noarch" else ["--target", spec.arch]),
             "--define",
             f"_topdir {topdir}",
             "--define",
@@ -290,3 +291,54 @@ def _evr_attrs(evr: str) -> str:
     version, sep, release = rest.partition("-")
     out = f' epoch="{epoch or 0}" ver="{version}"'
     return out + (f' rel="{release}"' if sep else "")
+
+
+# -- dnf, the oracle ----------------------------------------------------------------------
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-dnf lives here, not in the venv
+ORACLE = Path(__file__).with_name("dnf_oracle.py")
+
+
+def dnf_uninstallable(
+    check: list[Path], extra: list[Path], cache: Path, *, arch: str = "x86_64"
+) -> tuple[int, set[str]]:
+    """(checked, uninstallable) as dnf's solver decides, a hawkey Goal per package."""
+    import json
+
+    from helpers import require_tool
+
+    require_tool("dnf")
+    args = [SYSTEM_PYTHON, str(ORACLE), "--arch", arch, "--cache", str(cache)]
+    for path in check:
+        args += ["--check", str(path)]
+    for path in extra:
+        args += ["--extra", str(path)]
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        pytest.fail(f"dnf oracle failed (is python3-dnf installed?): {proc.stderr[-2000:]}")
+    doc = json.loads(proc.stdout)
+    return doc["checked"], set(doc["uninstallable"])
+
+
+def dnf_repoclosure(check: Path, extra: list[Path], cache: Path) -> dict[str, set[str]]:
+    """``dnf repoclosure``: each package of ``check`` with the requirements nothing provides."""
+    from helpers import require_tool
+
+    require_tool("dnf")
+    args = ["dnf", "repoclosure", "-q", "--setopt=reposdir=/dev/null",
+            f"--setopt=cachedir={cache}", "--releasever=9", "--forcearch=x86_64",
+            f"--repofrompath=check,{check}", "--check=check"]  # fmt: skip
+    for i, path in enumerate(extra):
+        args.append(f"--repofrompath=extra{i},{path}")
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    out: dict[str, set[str]] = {}
+    package = ""
+    for line in proc.stdout.splitlines():
+        if line.startswith("package: "):
+            package = line.split()[1]
+            out[package] = set()
+        elif line.startswith("    ") and package:
+            out[package].add(line.strip())
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and not out):
+        pytest.fail(f"dnf repoclosure failed: {proc.stderr[-2000:]}")
+    return out
