@@ -218,10 +218,15 @@ def test_cs9_appstream_agrees_with_dnf(testdata: Path, tmp_path: Path) -> None:
 def test_cs9_modular_filtering(testdata: Path, tmp_path: Path) -> None:
     """EL9 has no default streams: every modular package is hidden unless enabled, and an
     enabled stream hides the non-modular packages of the same names."""
-    from elforge.repo.pool import apply_modular_filtering, load_pool, solvable_label
+    from elforge.repo.pool import (
+        apply_modular_filtering,
+        load_pool,
+        read_module_index,
+        solvable_label,
+    )
 
     loaded = load_pool([testdata / CS9], cache_dir=tmp_path)
-    index = loaded.modules
+    index = read_module_index(loaded)
     assert index is not None
     artifacts = {a for s in index.streams for a in s.artifacts}
     apply_modular_filtering(loaded)

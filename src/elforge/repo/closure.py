@@ -20,7 +20,7 @@ the missing capability: 1,400 packages that need an absent ``/bin/sh`` make one 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,14 +184,14 @@ def _explain(
             for info in rule.allinfos():
                 t = info.type
                 src = info.solvable
-                dep = info.dep.str() if info.dep is not None else ""
                 if t == solv.Solver.SOLVER_RULE_PKG_NOTHING_PROVIDES_DEP:
+                    dep = info.dep.str() if info.dep is not None else ""
                     nothing.append((src, dep))
                     if src is not None and src.id == p.id and not own_req:
                         own_req = dep
                 elif t == solv.Solver.SOLVER_RULE_PKG_REQUIRES:
-                    if src is not None and src.id == p.id and not own_req:
-                        own_req = dep
+                    if src is not None and src.id == p.id and not own_req and info.dep:
+                        own_req = info.dep.str()
                 elif t in (
                     solv.Solver.SOLVER_RULE_PKG_CONFLICTS,
                     solv.Solver.SOLVER_RULE_PKG_SELF_CONFLICT,
@@ -289,6 +289,64 @@ def installonly_jobs(pool: solv.Pool) -> list[solv.Job]:
     return jobs
 
 
+class _Requirements:
+    """Plain requirements of packages and their providers (rich ones are the solver's:
+    ``(a if b)`` holds without a provider of ``a``)."""
+
+    def __init__(self, pool: solv.Pool) -> None:
+        self.pool = pool
+        self._providers: dict[int, list[int] | None] = {}
+
+    def of(self, s: solv.XSolvable) -> Iterator[tuple[int, list[int]]]:
+        """(dependency id, provider ids) of every plain requirement, prerequisites too."""
+        for dep in s.lookup_idarray(solv.SOLVABLE_REQUIRES, 0):
+            if dep == solv.SOLVABLE_PREREQMARKER:
+                continue
+            if dep not in self._providers:
+                rich = self.pool.dep2str(dep).startswith("(")
+                self._providers[dep] = None if rich else [x.id for x in self.pool.whatprovides(dep)]
+            ids = self._providers[dep]
+            if ids is not None:
+                yield dep, ids
+
+
+def _decided_without_solving(
+    pool: solv.Pool, candidates: Sequence[solv.XSolvable]
+) -> dict[int, ClosureProblem]:
+    """Candidates that are uninstallable by their requirements alone, explained as the solver
+    would: a plain requirement nothing provides ("nothing provides R needed by P"), or one
+    whose providers are all such packages (a transaction with P would hold one of them, and
+    none can be installed even alone). The rest are left to the solver."""
+    reqs = _Requirements(pool)
+    out: dict[int, ClosureProblem] = {}
+    waiting: dict[int, list[tuple[solv.XSolvable, int, list[int]]]] = defaultdict(list)
+    for s in candidates:
+        for dep, providers in reqs.of(s):
+            if not providers:
+                label, req = str(solvable_label(s)), pool.dep2str(dep)
+                reason = f"nothing provides {req} needed by {label}"
+                out[s.id] = ClosureProblem(label, req, reason, "nothing-provides", label, req)
+                break
+            for provider in providers:
+                waiting[provider].append((s, dep, providers))
+    queue = list(out)
+    while queue:
+        for s, dep, providers in waiting.pop(queue.pop(), ()):
+            if s.id not in out and all(p in out for p in providers):
+                root = out[providers[0]]
+                label = str(solvable_label(s))
+                out[s.id] = ClosureProblem(
+                    label,
+                    pool.dep2str(dep),
+                    root.reason,
+                    root.kind,
+                    root.root_package,
+                    root.root_requirement,
+                )
+                queue.append(s.id)
+    return out
+
+
 def solve_candidates(
     loaded: LoadedPool, progress: Progress = NO_PROGRESS
 ) -> tuple[int, list[solv.XSolvable], dict[int, ClosureProblem]]:
@@ -302,13 +360,13 @@ def solve_candidates(
         for s in pool.solvables_iter()
         if s.repo.id in checked_ids and s.arch not in ("src", "nosrc") and s.installable()
     ]
-    broken: list[solv.XSolvable] = []
-    explained: dict[int, ClosureProblem] = {}
+    explained = _decided_without_solving(pool, to_check)
+    broken = [s for s in to_check if s.id in explained]
     known_good: set[int] = set()
     progress.start("solving", len(to_check))
     try:
         for s in to_check:
-            if s.id not in known_good:
+            if s.id not in known_good and s.id not in explained:
                 solver = dnf_solver(pool)  # fresh: a reused one keeps every earlier rule
                 job = pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE, s.id)
                 problems = solver.solve([job, *base_jobs])

@@ -112,7 +112,6 @@ def load_pool(
     (whatprovides not built: :func:`finish_pool` does that, reading filelists if needed)."""
     pool = new_pool(arch)
     loaded = LoadedPool(pool, arch)
-    indexes: list[ModuleIndex] = []
     progress.start("loading", len(repos) + len(extra))
     try:
         for group, specs in ((loaded.checked, repos), (loaded.extra, extra)):
@@ -123,18 +122,20 @@ def load_pool(
                 _add_xml(srepo, primary, 0, str(primary))
                 group.append(srepo)
                 loaded.sources[srepo.id] = repository
-                index = repository.modules()
-                if index is not None:
-                    indexes.append(index)
                 progress.advance()
     finally:
         progress.finish()
-    if indexes:
-        merged = indexes[0]
-        for other in indexes[1:]:
-            merged = merged.merged(other)
-        loaded.modules = merged
     return loaded
+
+
+def read_module_index(loaded: LoadedPool) -> ModuleIndex | None:
+    """modules.yaml of every loaded repository, merged (read on first use: only modular
+    filtering needs it)."""
+    if loaded.modules is None:
+        indexes = [i for r in loaded.sources.values() if (i := r.modules()) is not None]
+        for index in indexes:
+            loaded.modules = index if loaded.modules is None else loaded.modules.merged(index)
+    return loaded.modules
 
 
 def apply_modular_filtering(
@@ -146,7 +147,7 @@ def apply_modular_filtering(
     Active streams are the enabled ones plus each module's default stream; all versions and
     contexts of an active stream count as active (module-level dependencies are not solved).
     """
-    index = loaded.modules
+    index = read_module_index(loaded)
     if index is None:
         if list(enabled):
             raise FormatError("--module given but no repository carries modules.yaml")
