@@ -56,7 +56,8 @@ def test_repo_diff(tmp_path: Path) -> None:
     assert bad and bad[0].severity.name == "BAD"
     out = tmp_path / "diff.json"
     r = run_cli("repo", "diff", str(ref), str(cand), "--format", "json", "-o", str(out))
-    assert r.exit_code == 0
+    assert r.exit_code == 8  # "gone" is missing, libfoo lost its soname: the CI gate
+    assert run_cli("repo", "diff", str(ref), str(ref), "--format", "json").exit_code == 0
     doc = json.loads(out.read_text())
     assert doc["schema"] == "elforge.repo-diff/1"
     assert doc["summary"]["missing"] == 1 and doc["summary"]["extra"] == 1

@@ -70,10 +70,14 @@ def diff(
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
-    """Distribution parity: identical, modified, newer, older, missing and extra packages."""
+    """Distribution parity: identical, modified, newer, older, missing and extra packages.
+    Exit 0 when nothing is missing, 8 when a reference package is missing or lost a soname."""
     from elforge.repo.diff import diff_repos
 
-    emit(diff_repos(reference, candidate, cache_dir=cache_dir).to_document(), fmt, output)
+    result = diff_repos(reference, candidate, cache_dir=cache_dir)
+    emit(result.to_document(), fmt, output)
+    if result.incompatible:
+        raise typer.Exit(8)
 
 
 @app.command("install-check")

@@ -106,6 +106,12 @@ class RepoDiffResult:
         return self._summary(self.packages)
 
     @property
+    def incompatible(self) -> bool:
+        """A reference binary package is missing, or a package lost a soname provide: what
+        the rebuild's users would notice (the CLI's exit 8)."""
+        return any(p.status == "missing" or p.deps.lost_sonames for p in self.packages)
+
+    @property
     def source_summary(self) -> dict[str, Any]:
         return self._summary(self.sources)
 
