@@ -76,6 +76,8 @@ def diff(
 
     result = diff_repos(reference, candidate, cache_dir=cache_dir)
     emit(result.to_document(), fmt, output)
+    for error in result.filelists_errors:
+        info(f"filelists unreadable, file requirements compared on primary only: {error}")
     if result.incompatible:
         raise typer.Exit(8)
 
