@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import gzip
 import http.server
-import re
 import shutil
 import subprocess
 import threading
@@ -167,7 +166,7 @@ def small_repo_fixture(tmp_path: Path, built_rpms: dict[str, Path]) -> Path:
 
 
 def _write_repo(dest: Path, primary_xml: str, name: str) -> Path:
-    """A repository holding only primary.xml.gz (what installcheck reads) and repomd.xml."""
+    """A repository holding only primary.xml.gz and repomd.xml (a synthetic base)."""
     import createrepo_c as cr
 
     (dest / "repodata").mkdir(parents=True, exist_ok=True)
@@ -182,45 +181,6 @@ def _write_repo(dest: Path, primary_xml: str, name: str) -> Path:
     return path
 
 
-_DEP_SECTION = re.compile(
-    r"<rpm:(requires|conflicts|obsoletes|recommends|suggests|supplements|enhances)>"
-    r"(.*?)</rpm:\1>",
-    re.S,
-)
-_VERSION_ATTRS = re.compile(r' (?:flags|epoch|ver|rel)="[^"]*"')
-_RICH_ENTRY = re.compile(r'<rpm:entry name="\([^"]*"[^>]*/>')
-
-
-def _neutral_section(m: re.Match[str]) -> str:
-    if m.group(1) in ("conflicts", "obsoletes"):
-        return ""
-    body = _RICH_ENTRY.sub("", _VERSION_ATTRS.sub("", m.group(2)))
-    return f"<rpm:{m.group(1)}>{body}</rpm:{m.group(1)}>"
-
-
-def debian_neutral_copy(primary: Path, dest: Path, arch: str = "x86_64") -> Path:
-    """The same metadata, rewritten so that rpm and Debian dependency rules agree on it.
-
-    Debian's libsolv-tools is built with Debian semantics: ``noarch`` is no known
-    architecture there (Debian says ``all``), there are no multilib (inferior architecture)
-    rules, a release-less ``= 0.19`` does not match ``0.19-7.el9``, and an unversioned
-    provide does not satisfy a versioned requirement. This copy drops the secondary
-    architecture (i686) packages, declares noarch packages as ``arch``, drops conflicts and
-    obsoletes, and drops the version part (and rich dependencies) from requires and weak
-    dependencies; names, provides, files and the
-    dependency graph stay. Both sides of the agreement test read this copy.
-    """
-    with gzip.open(primary, "rt", encoding="utf-8") as fh:
-        text = fh.read()
-    chunks = [c for c in text.split("</package>") if "<arch>i686</arch>" not in c]
-    count = len(chunks) - 1
-    text = "</package>".join(chunks)
-    text = re.sub(r'packages="\d+"', f'packages="{count}"', text, count=1)
-    text = text.replace("<arch>noarch</arch>", f"<arch>{arch}</arch>")
-    text = _DEP_SECTION.sub(_neutral_section, text)
-    return _write_repo(dest, text, "neutral")
-
-
 def write_stub_base(
     packages: list, dest: Path, *, arch: str = "x86_64", withhold_every: int = 0
 ) -> tuple[Path, list[str]]:
@@ -228,11 +188,9 @@ def write_stub_base(
     require and nobody among them provides: one stub package per capability.
 
     Capabilities are provided versioned: ``cap = V`` for the bound V of every ``=``, ``>=``
-    and ``<=`` requirement on it, else ``cap = 999:1-1`` (Debian semantics, which the Debian
-    build of installcheck uses, do not let an unversioned provide satisfy a versioned
-    requirement; versioned provides mean the same in both worlds). With ``withhold_every=N``, every
+    and ``<=`` requirement on it, else ``cap = 999:1-1``. With ``withhold_every=N``, every
     Nth capability among those required by at most three packages is left out, so the
-    result has real, explainable breakage with transitive fallout.
+    result has real, explainable breakage with transitive fallout (bench/repo.py).
     Returns the primary path and the withheld capabilities."""
     from collections import Counter
     from xml.sax.saxutils import escape, quoteattr
