@@ -197,6 +197,9 @@ def test_install_check_reads_target_filelists_and_rpm_files(
     (words,) = semantics_repo.glob("words-*.rpm")
     base_only = _copy_repo(semantics_repo, tmp_path / "b", ["base-libs"])
     assert install_check([needs_words, words], [base_only]).installable
+    _corrupt_filelists(target)  # needed again: one error, decided on primary's files
+    broken = install_check([needs_words], [target])
+    assert not broken.installable and len(broken.filelists_errors) == 1
 
 
 @pytest.mark.slow

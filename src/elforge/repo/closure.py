@@ -129,18 +129,7 @@ class ClosureResult:
             )
             for p in self.problems
         ]
-        findings += [
-            Finding(
-                Severity.BAD,
-                "closure.filelists-unreadable",
-                error.split(": ", 1)[0],
-                error.split(": ", 1)[-1],
-                remedy="file requirements were checked against primary.xml's files only; "
-                "repair the repository's filelists",
-                layer="closure",
-            )
-            for error in self.filelists_errors
-        ]
+        findings += filelists_findings(self.filelists_errors, "closure.filelists-unreadable")
         table = Table(
             "Root causes",
             ["cause", "needed by", "breaks"],
@@ -164,6 +153,22 @@ class ClosureResult:
             ],
             tables=[table] if self.problems else [],
         )
+
+
+def filelists_findings(errors: Sequence[str], code: str) -> list[Finding]:
+    """One BAD finding per filelists that a file requirement needed but could not be read."""
+    return [
+        Finding(
+            Severity.BAD,
+            code,
+            error.split(": ", 1)[0],
+            error.split(": ", 1)[-1],
+            remedy="file requirements were checked against primary.xml's files only; "
+            "repair the repository's filelists",
+            layer="closure",
+        )
+        for error in errors
+    ]
 
 
 def _few(items: Sequence[str], limit: int = 3) -> str:

@@ -20,7 +20,7 @@ import createrepo_c as cr
 import solv
 
 from elforge.errors import FormatError
-from elforge.repo.closure import dnf_solver, installonly_jobs
+from elforge.repo.closure import dnf_solver, filelists_findings, installonly_jobs
 from elforge.repo.pool import RepoSpec, finish_pool, load_pool, solvable_label
 from elforge.report.model import Finding, ReportDocument, Severity
 
@@ -72,10 +72,7 @@ class InstallCheckResult:
             )
             for p in self.problems
         ]
-        findings += [
-            Finding(Severity.BAD, "install.filelists-unreadable", e, "", layer="closure")
-            for e in self.filelists_errors
-        ]
+        findings += filelists_findings(self.filelists_errors, "install.filelists-unreadable")
         return ReportDocument(
             schema=SCHEMA,
             title="Install check",
