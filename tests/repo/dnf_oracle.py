@@ -7,7 +7,10 @@ repositories alone with a hawkey Goal, exactly the job ``dnf install NEVRA`` giv
 solver. Prints JSON: ``{"checked": N, "uninstallable": ["name-[epoch:]version-release.arch"]}``.
 
     /usr/bin/python3 dnf_oracle.py --arch x86_64 --cache DIR --check REPO [--extra REPO]
-        [--modules]
+        [--modules [--platform platform:el9]]
+
+Without ``--modules`` every repository is a module hotfix repository (dnf filters nothing),
+the counterpart of ``elforge repo closure --no-modules``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def build_base(opts: argparse.Namespace) -> Any:
     conf.substitutions["basearch"] = dnf.rpm.basearch(opts.arch)
     conf.arch = opts.arch
     conf.gpgcheck = False
+    conf.module_platform_id = opts.platform
     for group, paths in (("check", opts.check), ("extra", opts.extra)):
         for i, path in enumerate(paths):
             repo = base.repos.add_new_repo(f"{group}{i}", conf, baseurl=[f"file://{path}"])
@@ -51,6 +55,7 @@ def main() -> None:
     parser.add_argument("--check", action="append", default=[])
     parser.add_argument("--extra", action="append", default=[])
     parser.add_argument("--modules", action="store_true")
+    parser.add_argument("--platform", default="platform:el9")
     opts = parser.parse_args()
     base = build_base(opts)
     sack = base.sack

@@ -258,9 +258,15 @@ ORACLE = Path(__file__).with_name("dnf_oracle.py")
 
 
 def dnf_uninstallable(
-    check: list[Path], extra: list[Path], cache: Path, *, arch: str = "x86_64"
+    check: list[Path],
+    extra: list[Path],
+    cache: Path,
+    *,
+    arch: str = "x86_64",
+    modules: bool = False,
 ) -> tuple[int, set[str]]:
-    """(checked, uninstallable) as dnf's solver decides, a hawkey Goal per package."""
+    """(checked, uninstallable) as dnf's solver decides, a hawkey Goal per package; with
+    ``modules``, dnf's modular filtering (platform:el9, default streams only) applies."""
     import json
 
     from helpers import require_tool
@@ -271,6 +277,8 @@ def dnf_uninstallable(
         args += ["--check", str(path)]
     for path in extra:
         args += ["--extra", str(path)]
+    if modules:
+        args.append("--modules")
     proc = subprocess.run(args, capture_output=True, text=True, check=False)
     if proc.returncode:
         pytest.fail(f"dnf oracle failed (is python3-dnf installed?): {proc.stderr[-2000:]}")

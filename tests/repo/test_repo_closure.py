@@ -218,6 +218,18 @@ def test_cs9_appstream_agrees_with_dnf(testdata: Path, tmp_path: Path) -> None:
     assert len(causes) < len(result.uninstallable) / 10
 
 
+@pytest.mark.slow
+def test_cs9_appstream_with_modular_filtering_agrees_with_dnf(
+    testdata: Path, tmp_path: Path
+) -> None:
+    """The default mode: dnf's modular filtering (EL9 has no default streams, so every
+    modular package is hidden) and the same uninstallable set."""
+    result = check_closure([testdata / CS9], cache_dir=tmp_path / "cache")
+    checked, expected = dnf_uninstallable([testdata / CS9], [], tmp_path / "dnf", modules=True)
+    assert result.checked == checked == 17649 - len(result.filtered)
+    assert set(result.uninstallable) == expected
+
+
 def test_cs9_modular_filtering(testdata: Path, tmp_path: Path) -> None:
     """EL9 has no default streams: every modular package is hidden unless enabled, and an
     enabled stream hides the non-modular packages of the same names."""
