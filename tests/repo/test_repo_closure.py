@@ -284,7 +284,7 @@ def test_cli_closure_json_and_exit_code(small_repo: Path, tmp_path: Path) -> Non
     )
     assert r.exit_code == 4
     doc = json.loads(out.read_text())
-    assert doc["schema"] == "elforge.repo-closure/1"
+    assert doc["schema"] == "elforge.repo-closure/2"
     assert "needs-broken-1.0-1.x86_64" in doc["uninstallable"]
     assert {"package", "requirement", "reason"} <= set(doc["problems"][0])
     closed = tmp_path / "closed"

@@ -38,7 +38,7 @@ from elforge.repo.pool import (
 )
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 
-SCHEMA = "elforge.repo-closure/1"
+SCHEMA = "elforge.repo-closure/2"
 
 
 @dataclass(frozen=True)
