@@ -56,12 +56,16 @@ SEMANTICS = [
 
 
 @pytest.fixture(scope="session", name="semantics_repo")
-def semantics_repo_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def semantics_repo_fixture(
+    tmp_path_factory: pytest.TempPathFactory, built_rpms: dict[str, Path]
+) -> Path:
     """A createrepo_c repository of the small distribution plus SEMANTICS."""
     top = tmp_path_factory.mktemp("semantics")
     repo = top / "repo"
     repo.mkdir()
-    for spec in GOOD + BROKEN + SEMANTICS:
+    for rpm in built_rpms.values():
+        shutil.copy(rpm, repo)
+    for spec in SEMANTICS:
         shutil.copy(build_rpm(spec, top / "build"), repo)
     return createrepo(repo)
 
