@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import gzip
 import http.server
-import re
 import shutil
 import subprocess
 import threading
@@ -23,7 +22,7 @@ Version: {version}
 Release: {release}
 Summary: test package {name}
 License: MIT
-BuildArch: {arch}
+{buildarch}
 {tags}
 %description
 Test package {name} made by the elforge repository tests.
@@ -44,7 +43,7 @@ class Spec:
     name: str
     version: str = "1.0"
     release: str = "1"
-    arch: str = "x86_64"  # Debian's installcheck knows no noarch (see debian_neutral_copy)
+    arch: str = "x86_64"  # noarch, or a real one (i686 builds with --target on x86_64)
     requires: list[str] = field(default_factory=list)
     provides: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
@@ -65,7 +64,7 @@ def build_rpm(spec: Spec, topdir: Path) -> Path:
         name=spec.name,
         version=spec.version,
         release=spec.release,
-        arch=spec.arch,
+        buildarch="BuildArch: noarch" if spec.arch == "noarch" else "",
         tags="\n".join(tags),
         install=install,
         files="\n".join(spec.files),
@@ -79,6 +78,7 @@ def build_rpm(spec: Spec, topdir: Path) -> Path:
             "rpmbuild",
             "-bb",
             "--quiet",
+            *([] if spec.arch == "noarch" else ["--target", spec.arch]),
             "--define",
             f"_topdir {topdir}",
             "--define",
@@ -166,7 +166,7 @@ def small_repo_fixture(tmp_path: Path, built_rpms: dict[str, Path]) -> Path:
 
 
 def _write_repo(dest: Path, primary_xml: str, name: str) -> Path:
-    """A repository holding only primary.xml.gz (what installcheck reads) and repomd.xml."""
+    """A repository holding only primary.xml.gz and repomd.xml (a synthetic base)."""
     import createrepo_c as cr
 
     (dest / "repodata").mkdir(parents=True, exist_ok=True)
@@ -181,45 +181,6 @@ def _write_repo(dest: Path, primary_xml: str, name: str) -> Path:
     return path
 
 
-_DEP_SECTION = re.compile(
-    r"<rpm:(requires|conflicts|obsoletes|recommends|suggests|supplements|enhances)>"
-    r"(.*?)</rpm:\1>",
-    re.S,
-)
-_VERSION_ATTRS = re.compile(r' (?:flags|epoch|ver|rel)="[^"]*"')
-_RICH_ENTRY = re.compile(r'<rpm:entry name="\([^"]*"[^>]*/>')
-
-
-def _neutral_section(m: re.Match[str]) -> str:
-    if m.group(1) in ("conflicts", "obsoletes"):
-        return ""
-    body = _RICH_ENTRY.sub("", _VERSION_ATTRS.sub("", m.group(2)))
-    return f"<rpm:{m.group(1)}>{body}</rpm:{m.group(1)}>"
-
-
-def debian_neutral_copy(primary: Path, dest: Path, arch: str = "x86_64") -> Path:
-    """The same metadata, rewritten so that rpm and Debian dependency rules agree on it.
-
-    Debian's libsolv-tools is built with Debian semantics: ``noarch`` is no known
-    architecture there (Debian says ``all``), there are no multilib (inferior architecture)
-    rules, a release-less ``= 0.19`` does not match ``0.19-7.el9``, and an unversioned
-    provide does not satisfy a versioned requirement. This copy drops the secondary
-    architecture (i686) packages, declares noarch packages as ``arch``, drops conflicts and
-    obsoletes, and drops the version part (and rich dependencies) from requires and weak
-    dependencies; names, provides, files and the
-    dependency graph stay. Both sides of the agreement test read this copy.
-    """
-    with gzip.open(primary, "rt", encoding="utf-8") as fh:
-        text = fh.read()
-    chunks = [c for c in text.split("</package>") if "<arch>i686</arch>" not in c]
-    count = len(chunks) - 1
-    text = "</package>".join(chunks)
-    text = re.sub(r'packages="\d+"', f'packages="{count}"', text, count=1)
-    text = text.replace("<arch>noarch</arch>", f"<arch>{arch}</arch>")
-    text = _DEP_SECTION.sub(_neutral_section, text)
-    return _write_repo(dest, text, "neutral")
-
-
 def write_stub_base(
     packages: list, dest: Path, *, arch: str = "x86_64", withhold_every: int = 0
 ) -> tuple[Path, list[str]]:
@@ -227,11 +188,9 @@ def write_stub_base(
     require and nobody among them provides: one stub package per capability.
 
     Capabilities are provided versioned: ``cap = V`` for the bound V of every ``=``, ``>=``
-    and ``<=`` requirement on it, else ``cap = 999:1-1`` (Debian semantics, which the Debian
-    build of installcheck uses, do not let an unversioned provide satisfy a versioned
-    requirement; versioned provides mean the same in both worlds). With ``withhold_every=N``, every
+    and ``<=`` requirement on it, else ``cap = 999:1-1``. With ``withhold_every=N``, every
     Nth capability among those required by at most three packages is left out, so the
-    result has real, explainable breakage with transitive fallout.
+    result has real, explainable breakage with transitive fallout (bench/repo.py).
     Returns the primary path and the withheld capabilities."""
     from collections import Counter
     from xml.sax.saxutils import escape, quoteattr
@@ -290,3 +249,62 @@ def _evr_attrs(evr: str) -> str:
     version, sep, release = rest.partition("-")
     out = f' epoch="{epoch or 0}" ver="{version}"'
     return out + (f' rel="{release}"' if sep else "")
+
+
+# -- dnf, the oracle ----------------------------------------------------------------------
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-dnf lives here, not in the venv
+ORACLE = Path(__file__).with_name("dnf_oracle.py")
+
+
+def dnf_uninstallable(
+    check: list[Path],
+    extra: list[Path],
+    cache: Path,
+    *,
+    arch: str = "x86_64",
+    modules: bool = False,
+) -> tuple[int, set[str]]:
+    """(checked, uninstallable) as dnf's solver decides, a hawkey Goal per package; with
+    ``modules``, dnf's modular filtering (platform:el9, default streams only) applies."""
+    import json
+
+    from helpers import require_tool
+
+    require_tool("dnf")
+    args = [SYSTEM_PYTHON, str(ORACLE), "--arch", arch, "--cache", str(cache)]
+    for path in check:
+        args += ["--check", str(path)]
+    for path in extra:
+        args += ["--extra", str(path)]
+    if modules:
+        args.append("--modules")
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        pytest.fail(f"dnf oracle failed (is python3-dnf installed?): {proc.stderr[-2000:]}")
+    doc = json.loads(proc.stdout)
+    return doc["checked"], set(doc["uninstallable"])
+
+
+def dnf_repoclosure(check: Path, extra: list[Path], cache: Path) -> dict[str, set[str]]:
+    """``dnf repoclosure``: each package of ``check`` with the requirements nothing provides."""
+    from helpers import require_tool
+
+    require_tool("dnf")
+    args = ["dnf", "repoclosure", "-q", "--setopt=reposdir=/dev/null",
+            f"--setopt=cachedir={cache}", "--releasever=9", "--forcearch=x86_64",
+            f"--repofrompath=check,{check}", "--check=check"]  # fmt: skip
+    for i, path in enumerate(extra):
+        args.append(f"--repofrompath=extra{i},{path}")
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    out: dict[str, set[str]] = {}
+    package = ""
+    for line in proc.stdout.splitlines():
+        if line.startswith("package: "):
+            package = line.split()[1]
+            out[package] = set()
+        elif line.startswith("    ") and package:
+            out[package].add(line.strip())
+    if proc.returncode not in (0, 1) or (proc.returncode == 1 and not out):
+        pytest.fail(f"dnf repoclosure failed: {proc.stderr[-2000:]}")
+    return out

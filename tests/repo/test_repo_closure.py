@@ -1,76 +1,139 @@
-"""Closure with libsolv, checked against libsolv's own installcheck on the same metadata."""
+"""Closure and install-check with rpm semantics, checked against dnf's own solver.
+
+The oracle is dnf itself (Debian's python3-dnf, under the system Python): a hawkey Goal per
+package over the same repository gives the uninstallable set, and ``dnf repoclosure`` the
+requirements nothing provides. Repositories are built here with rpmbuild and createrepo_c.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-import subprocess
+import shutil
 from pathlib import Path
 
 import pytest
 from repo_helpers import (  # noqa: F401
+    BROKEN,
+    GOOD,
+    Spec,
+    build_rpm,
     built_rpms_fixture,
-    debian_neutral_copy,
+    createrepo,
+    dnf_repoclosure,
+    dnf_uninstallable,
     serve,
     small_repo_fixture,
-    write_stub_base,
 )
 
 from elforge.repo.closure import check_closure
-from elforge.rpm.repodata import Repository
-from helpers import require_tool, run_cli
+from elforge.repo.installcheck import install_check
+from helpers import run_cli
 
 pytestmark = pytest.mark.system
 CS9 = "repodata/cs9-appstream-2024"
 
+# One case per rule of rpm and dnf that a closure check must get right.
+SEMANTICS = [
+    Spec("words", arch="noarch", files=["/usr/share/dict/words"]),  # in filelists only
+    Spec("needs-words", requires=["/usr/share/dict/words"]),
+    Spec("needs-no-file", requires=["/usr/share/nothing/here"]),
+    Spec("wants-release-less", requires=["base-libs = 1.0"]),  # rpm: matches 1.0-1
+    Spec("tool-ng", version="2.0", obsoletes=["tool < 2.0"]),
+    Spec("wants-tool-and-ng", requires=["tool = 1.0-1", "tool-ng"]),  # obsoleted pair
+    Spec("rich-or", requires=["(app-data or missing-thing)"]),
+    Spec("rich-and", requires=["(app-data and missing-thing)"]),
+    Spec("rich-if", requires=["(missing-thing if tool)"]),  # only when tool is installed
+    Spec("multi", arch="x86_64"),
+    Spec("multi", arch="i686"),
+    Spec("multi-devel", arch="i686", requires=["multi(x86-32)"]),  # lock-step with x86_64
+    Spec("lonely", version="1.0", arch="x86_64"),
+    Spec("lonely", version="2.0", arch="i686"),  # no x86_64 2.0, but none in its reach
+    Spec("lonely-devel", arch="i686", requires=["lonely(x86-32)"]),
+    Spec("kernel-core", version="1.0", provides=["installonlypkg(kernel)"]),
+    Spec("kernel-core", version="2.0", provides=["installonlypkg(kernel)"]),
+    Spec("wants-two-kernels", requires=["kernel-core = 1.0-1", "kernel-core = 2.0-1"]),
+]
 
-def installcheck(arch: str, checked: list[Path], nocheck: list[Path]) -> set[str]:
-    require_tool("installcheck")
-    args = ["installcheck", arch, *map(str, checked)]
-    for path in nocheck:
-        args += ["--nocheck", str(path)]
-    out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
-    return {m.group(1) for m in re.finditer(r"^can't install (.*):$", out, re.M)}
+
+@pytest.fixture(scope="session", name="semantics_repo")
+def semantics_repo_fixture(
+    tmp_path_factory: pytest.TempPathFactory, built_rpms: dict[str, Path]
+) -> Path:
+    """A createrepo_c repository of the small distribution plus SEMANTICS."""
+    top = tmp_path_factory.mktemp("semantics")
+    repo = top / "repo"
+    repo.mkdir()
+    for rpm in built_rpms.values():
+        shutil.copy(rpm, repo)
+    for spec in SEMANTICS:
+        shutil.copy(build_rpm(spec, top / "build"), repo)
+    return createrepo(repo)
 
 
-def test_built_repo_over_http_agrees_with_installcheck(small_repo: Path, tmp_path: Path) -> None:
-    with serve(small_repo) as (url, _log):
-        result = check_closure([url], cache_dir=tmp_path / "cache", modules=False)
-        primary = Repository(url, cache_dir=tmp_path / "cache").primary_path()
-    expected = installcheck("x86_64", [primary], [])
+def _copy_repo(src: Path, dest: Path, names: list[str]) -> Path:
+    dest.mkdir()
+    for rpm in src.glob("*.rpm"):
+        if rpm.name.rsplit("-", 2)[0] in names:
+            shutil.copy(rpm, dest)
+    return createrepo(dest)
+
+
+def test_rpm_semantics_agree_with_dnf(semantics_repo: Path, tmp_path: Path) -> None:
+    result = check_closure([semantics_repo], modules=False)
+    checked, expected = dnf_uninstallable([semantics_repo], [], tmp_path / "dnf")
+    assert result.checked == checked == len(GOOD + BROKEN + SEMANTICS)
     assert set(result.uninstallable) == expected
-    assert expected == {
-        "needs-missing-1.0-1.x86_64",
-        "needs-broken-1.0-1.x86_64",
-        "wants-new-base-1.0-1.x86_64",
-        "conflicts-base-1.0-1.x86_64",
+    broken = {u.rsplit("-", 2)[0] for u in expected}
+    assert broken == {
+        "needs-missing",
+        "needs-broken",
+        "wants-new-base",
+        "conflicts-base",
+        "needs-no-file",
+        "wants-tool-and-ng",
+        "rich-and",
+    }  # multi-devel and lonely-devel install: lock-step, no x86_64 in reach
+    assert result.filelists_loaded == [str(semantics_repo)]  # read: primary lacks the path
+    # dnf repoclosure's direct unresolved requirements are elforge's own root causes; its
+    # provider lookup does not solve rich dependencies: it flags the conditional one (which
+    # installs) and passes the conjunction with a missing half (which the solver refuses)
+    direct = dnf_repoclosure(semantics_repo, [], tmp_path / "repoclosure")
+    assert direct.pop("rich-if-1.0-1.x86_64") == {"(missing-thing if tool)"}
+    ours = {
+        p.package: {p.root_requirement}
+        for p in result.problems
+        if p.kind == "nothing-provides" and p.root_package == p.package
     }
+    assert ours.pop("rich-and-1.0-1.x86_64") == {"(app-data and missing-thing)"}
+    assert ours == direct and len(direct) == 3
+
+
+def test_root_causes_are_grouped(semantics_repo: Path) -> None:
+    result = check_closure([semantics_repo], modules=False)
+    causes = {c["cause"]: c for c in result.root_causes()}
+    missing = causes["nothing provides libmissing.so.7()(64bit)"]
+    assert missing["needed_by"] == ["needs-missing-1.0-1.x86_64"]
+    assert missing["affects"] == ["needs-broken-1.0-1.x86_64", "needs-missing-1.0-1.x86_64"]
     by_pkg = {p.package: p for p in result.problems}
-    root = by_pkg["needs-missing-1.0-1.x86_64"]
-    assert root.kind == "nothing-provides"
-    assert root.requirement == "libmissing.so.7()(64bit)"
     fallout = by_pkg["needs-broken-1.0-1.x86_64"]
     assert fallout.requirement == "needs-missing"  # its own requirement...
-    assert fallout.root_package == "needs-missing-1.0-1.x86_64"  # ...and the root cause
-    assert fallout.reason == (
+    assert fallout.reason == (  # ...and the root cause
         "nothing provides libmissing.so.7()(64bit) needed by needs-missing-1.0-1.x86_64"
     )
     assert by_pkg["wants-new-base-1.0-1.x86_64"].requirement == "base-libs >= 2.0"
     assert by_pkg["conflicts-base-1.0-1.x86_64"].kind == "conflicts"
-    causes = {c["package"]: c["affects"] for c in result.root_causes()}
-    assert causes["needs-missing-1.0-1.x86_64"] == [
-        "needs-broken-1.0-1.x86_64",
-        "needs-missing-1.0-1.x86_64",
-    ]
+
+
+def test_built_repo_over_http_agrees_with_dnf(small_repo: Path, tmp_path: Path) -> None:
+    with serve(small_repo) as (url, _log):
+        result = check_closure([url], cache_dir=tmp_path / "cache", modules=False)
+    _, expected = dnf_uninstallable([small_repo], [], tmp_path / "dnf")
+    assert set(result.uninstallable) == expected and len(expected) == 4
 
 
 def test_extra_repo_satisfies_without_being_checked(
     tmp_path: Path, built_rpms: dict[str, Path]
 ) -> None:
-    import shutil
-
-    from repo_helpers import createrepo
-
     base, apps = tmp_path / "base", tmp_path / "apps"
     base.mkdir()
     apps.mkdir()
@@ -83,39 +146,107 @@ def test_extra_repo_satisfies_without_being_checked(
     assert "app-1.0-1.x86_64" in alone.uninstallable
     with_base = check_closure([apps], [base], modules=False)
     assert with_base.uninstallable == ["needs-missing-1.0-1.x86_64"]
-    assert with_base.checked == 4  # base-libs only satisfies, it is not checked
-    expected = installcheck(
-        "x86_64", [Repository(apps).primary_path()], [Repository(base).primary_path()]
-    )
+    checked, expected = dnf_uninstallable([apps], [base], tmp_path / "dnf")
+    assert with_base.checked == checked == 4  # base-libs only satisfies, it is not checked
     assert set(with_base.uninstallable) == expected
 
 
-@pytest.mark.slow
-def test_cs9_appstream_agrees_with_installcheck(testdata: Path, tmp_path: Path) -> None:
-    """17,649 packages plus a synthetic base: the sets of uninstallable packages are equal.
+def _corrupt_filelists(repo: Path) -> Path:
+    (path,) = (repo / "repodata").glob("*-filelists.xml.gz")
+    path.write_bytes(b"\x1f\x8b not gzip at all")
+    return path
 
-    Debian's installcheck is built with Debian dependency rules, so both tools read the
-    same rpm/Debian-neutral copy of the metadata (see debian_neutral_copy)."""
-    original = Repository(testdata / CS9, cache_dir=tmp_path / "cache")
-    neutral_primary = debian_neutral_copy(original.primary_path(), tmp_path / "neutral")
-    packages = Repository(tmp_path / "neutral").packages()
-    stub_primary, withheld = write_stub_base(packages, tmp_path / "base", withhold_every=10)
-    assert len(withheld) > 20
-    result = check_closure([tmp_path / "neutral"], [tmp_path / "base"], modules=False)
-    expected = installcheck("x86_64", [neutral_primary], [stub_primary])
-    assert 100 < len(expected) < 5000  # real, partial breakage
+
+def test_filelists_read_only_when_a_file_requirement_needs_them(
+    semantics_repo: Path, tmp_path: Path
+) -> None:
+    """primary.xml lists /etc and *bin/ files only: tool's /usr/bin/basetool needs no
+    filelists, so a corrupt one is never read."""
+    repo = _copy_repo(semantics_repo, tmp_path / "r", ["base-libs", "tool"])
+    _corrupt_filelists(repo)
+    result = check_closure([repo], modules=False)
+    assert result.closed and result.filelists_loaded == result.filelists_errors == []
+
+
+def test_corrupt_or_missing_filelists_is_one_clear_line(
+    semantics_repo: Path, tmp_path: Path
+) -> None:
+    repo = _copy_repo(semantics_repo, tmp_path / "r", ["words", "needs-words", "app-data"])
+    assert check_closure([repo], modules=False).closed
+    bad = _corrupt_filelists(repo)
+    out = tmp_path / "c.json"
+    r = run_cli("repo", "closure", str(repo), "--no-modules", "--format", "json", "-o", str(out))
+    assert r.exit_code == 4
+    (line,) = [x for x in r.stderr.splitlines() if "filelists unreadable" in x]
+    assert bad.name in line and "size" in line
+    doc = json.loads(out.read_text())
+    assert doc["uninstallable"] == ["needs-words-1.0-1.x86_64"]  # the others go on
+    bad.unlink()
+    result = check_closure([repo], modules=False)
+    assert result.uninstallable == ["needs-words-1.0-1.x86_64"]
+    (error,) = result.filelists_errors
+    assert "filelists file named in repomd.xml is missing" in error
+
+
+def test_install_check_reads_target_filelists_and_rpm_files(
+    semantics_repo: Path, tmp_path: Path
+) -> None:
+    target = _copy_repo(semantics_repo, tmp_path / "t", ["words", "base-libs"])
+    (needs_words,) = semantics_repo.glob("needs-words-*.rpm")
+    assert install_check([needs_words], [target]).installable
+    (needs_no_file,) = semantics_repo.glob("needs-no-file-*.rpm")
+    bad = install_check([needs_no_file], [target])
+    assert not bad.installable and "nothing provides /usr/share/nothing/here" in bad.explain()
+    # a file of a command-line RPM outside primary's subset satisfies its companion
+    (words,) = semantics_repo.glob("words-*.rpm")
+    base_only = _copy_repo(semantics_repo, tmp_path / "b", ["base-libs"])
+    assert install_check([needs_words, words], [base_only]).installable
+    _corrupt_filelists(target)  # needed again: one error, decided on primary's files
+    broken = install_check([needs_words], [target])
+    assert not broken.installable and len(broken.filelists_errors) == 1
+
+
+@pytest.mark.slow
+def test_cs9_appstream_agrees_with_dnf(testdata: Path, tmp_path: Path) -> None:
+    """17,649 packages without their BaseOS: nearly all uninstallable, the set equal to dnf's,
+    the causes grouped. The snapshot's filelists is an empty placeholder whose checksum fails:
+    reported once, decided on primary's files as dnf does with that empty file."""
+    result = check_closure([testdata / CS9], modules=False, cache_dir=tmp_path / "cache")
+    checked, expected = dnf_uninstallable([testdata / CS9], [], tmp_path / "dnf")
+    assert result.checked == checked == 17649
+    assert set(result.uninstallable) == expected and len(expected) > 16000
+    (error,) = result.filelists_errors
+    assert "-filelists.xml.gz: decompressed sha256" in error
+    causes = {c["cause"]: c for c in result.root_causes()}
+    assert len(causes["nothing provides /bin/sh"]["affects"]) > 500  # one group, not 500
+    assert len(result.root_causes()[0]["affects"]) > 1000  # rtld(GNU_HASH), BaseOS's glibc
+    assert len(causes) < len(result.uninstallable) / 10
+
+
+@pytest.mark.slow
+def test_cs9_appstream_with_modular_filtering_agrees_with_dnf(
+    testdata: Path, tmp_path: Path
+) -> None:
+    """The default mode: dnf's modular filtering (EL9 has no default streams, so every
+    modular package is hidden) and the same uninstallable set."""
+    result = check_closure([testdata / CS9], cache_dir=tmp_path / "cache")
+    checked, expected = dnf_uninstallable([testdata / CS9], [], tmp_path / "dnf", modules=True)
+    assert result.checked == checked == 17649 - len(result.filtered)
     assert set(result.uninstallable) == expected
-    roots = {p.root_requirement for p in result.problems if p.kind == "nothing-provides"}
-    assert roots <= set(withheld)
 
 
 def test_cs9_modular_filtering(testdata: Path, tmp_path: Path) -> None:
     """EL9 has no default streams: every modular package is hidden unless enabled, and an
     enabled stream hides the non-modular packages of the same names."""
-    from elforge.repo.pool import apply_modular_filtering, load_pool, solvable_label
+    from elforge.repo.pool import (
+        apply_modular_filtering,
+        load_pool,
+        read_module_index,
+        solvable_label,
+    )
 
     loaded = load_pool([testdata / CS9], cache_dir=tmp_path)
-    index = loaded.modules
+    index = read_module_index(loaded)
     assert index is not None
     artifacts = {a for s in index.streams for a in s.artifacts}
     apply_modular_filtering(loaded)
@@ -158,7 +289,7 @@ def test_cli_closure_json_and_exit_code(small_repo: Path, tmp_path: Path) -> Non
     )
     assert r.exit_code == 4
     doc = json.loads(out.read_text())
-    assert doc["schema"] == "elforge.repo-closure/1"
+    assert doc["schema"] == "elforge.repo-closure/2"
     assert "needs-broken-1.0-1.x86_64" in doc["uninstallable"]
     assert {"package", "requirement", "reason"} <= set(doc["problems"][0])
     closed = tmp_path / "closed"
@@ -170,55 +301,3 @@ def test_cli_closure_json_and_exit_code(small_repo: Path, tmp_path: Path) -> Non
 
     createrepo(closed)
     assert run_cli("repo", "closure", str(closed), "--format", "json").exit_code == 0
-
-
-def _primary(packages: list[tuple[str, str, str]]) -> str:
-    """Hand-written primary.xml: (name, arch, format body) per package."""
-    body = "".join(
-        f'<package type="rpm"><name>{n}</name><arch>{a}</arch>'
-        f'<version epoch="0" ver="1" rel="1"/><checksum type="sha256" pkgid="YES">{i:064x}'
-        f'</checksum><location href="{n}.rpm"/><format>{f}</format></package>'
-        for i, (n, a, f) in enumerate(packages)
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><metadata '
-        'xmlns="http://linux.duke.edu/metadata/common" '
-        f'xmlns:rpm="http://linux.duke.edu/metadata/rpm" packages="{len(packages)}">'
-        f"{body}</metadata>"
-    )
-
-
-def test_rpm_in_pool_installs_along_and_locks_multilib(tmp_path: Path) -> None:
-    """installcheck's rules when the pool has rpm.<arch>: rpm is installed with every
-    package, and secondary-arch packages with a main-arch namesake are not checked."""
-    from repo_helpers import _write_repo
-
-    def req(dep: str) -> str:
-        return f'<rpm:requires><rpm:entry name="{dep}"/></rpm:requires>'
-
-    pkgs = [
-        ("foo", "x86_64", ""),
-        ("foo", "i686", req("libmissing32.so")),
-        ("breaker", "x86_64", '<rpm:conflicts><rpm:entry name="rpm"/></rpm:conflicts>'),
-    ]
-    _write_repo(tmp_path / "without", _primary(pkgs), "x")
-    _write_repo(tmp_path / "with", _primary([*pkgs, ("rpm", "x86_64", "")]), "x")
-    without = check_closure([tmp_path / "without"], modules=False)
-    assert without.uninstallable == ["foo-1-1.i686"]
-    with_rpm = check_closure([tmp_path / "with"], modules=False)
-    assert with_rpm.uninstallable == ["breaker-1-1.x86_64"]
-    assert with_rpm.problems[0].kind == "conflicts"
-    assert with_rpm.checked == 3  # foo.i686 is locked out, not checked
-
-
-def test_filelists_satisfy_file_requirements(tmp_path: Path, small_repo: Path) -> None:
-    """primary.xml lists only /etc and bin files; --filelists brings the rest."""
-    from repo_helpers import Spec, build_rpm, createrepo
-
-    rpm = build_rpm(Spec("needs-file", requires=["/usr/share/app-data/app-data.txt"]), tmp_path)
-    (small_repo / rpm.name).write_bytes(rpm.read_bytes())
-    createrepo(small_repo)
-    plain = check_closure([small_repo], modules=False)
-    assert "needs-file-1.0-1.x86_64" in plain.uninstallable
-    full = check_closure([small_repo], modules=False, filelists=True)
-    assert "needs-file-1.0-1.x86_64" not in full.uninstallable

@@ -56,7 +56,8 @@ def test_repo_diff(tmp_path: Path) -> None:
     assert bad and bad[0].severity.name == "BAD"
     out = tmp_path / "diff.json"
     r = run_cli("repo", "diff", str(ref), str(cand), "--format", "json", "-o", str(out))
-    assert r.exit_code == 0
+    assert r.exit_code == 8  # "gone" is missing, libfoo lost its soname: the CI gate
+    assert run_cli("repo", "diff", str(ref), str(ref), "--format", "json").exit_code == 0
     doc = json.loads(out.read_text())
     assert doc["schema"] == "elforge.repo-diff/1"
     assert doc["summary"]["missing"] == 1 and doc["summary"]["extra"] == 1
@@ -197,3 +198,29 @@ def test_cli_publish_from_workspace(tmp_path: Path, built_rpms: dict[str, Path])
     assert doc["schema"] == "elforge.publish/1"
     assert {x["name"]: x["packages"] for x in doc["repos"]} == {"BaseOS": 1, "AppStream": 1}
     assert Repository(ws / "repos/BaseOS").packages()[0].name == "base-libs"
+
+
+def test_repo_diff_reads_filelists_for_required_files(tmp_path: Path) -> None:
+    """A file some package requires is a provide: losing it (only filelists lists
+    /usr/share/...) is reported; a corrupt filelists is one line and the diff goes on."""
+    ref, cand = tmp_path / "ref", tmp_path / "cand"
+    ref.mkdir()
+    cand.mkdir()
+    needs = Spec("needs-words", requires=["/usr/share/dict/words"])
+    shutil.copy(build_rpm(Spec("words", arch="noarch", files=["/usr/share/dict/words"]),
+                          tmp_path / "r"), ref)  # fmt: skip
+    shutil.copy(build_rpm(needs, tmp_path / "r"), ref)
+    shutil.copy(build_rpm(Spec("words", arch="noarch"), tmp_path / "c"), cand)  # file dropped
+    shutil.copy(build_rpm(needs, tmp_path / "c"), cand)
+    createrepo(ref)
+    createrepo(cand)
+    words = next(p for p in diff_repos(ref, cand).packages if p.name == "words")
+    assert words.deps.lost_provides == ("/usr/share/dict/words",)
+    (filelists,) = (cand / "repodata").glob("*-filelists.xml.gz")
+    filelists.write_bytes(b"garbage")
+    out = tmp_path / "d.json"
+    r = run_cli("repo", "diff", str(ref), str(cand), "--format", "json", "-o", str(out))
+    (line,) = [x for x in r.stderr.splitlines() if "filelists unreadable" in x]
+    assert filelists.name in line
+    doc = json.loads(out.read_text())
+    assert doc["summary"]["identical"] == 2 and len(doc["filelists_errors"]) == 1

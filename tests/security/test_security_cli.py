@@ -84,8 +84,9 @@ def test_parity_cli_with_workspace(testdata: Path, tmp_path: Path) -> None:
         "--rebuild", str(testdata / SEC / "rocky-osv"),
         "--workspace", str(ws), "--format", "json",
     )  # fmt: skip
-    assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
+    assert r.exit_code == 8, r.stderr  # CVE-2024-8088 is missing: the CI gate
+    assert any(c["state"] == "missing" for c in doc["cves"])
     assert doc["schema"] == "elforge.security-parity/1"
     assert doc["rebuild_majors"] == [8, 9]
     assert {c["state"] for c in doc["cves"]} <= {"fixed", "under_investigation", "not_shipped",
@@ -104,7 +105,7 @@ def test_parity_cli_with_workspace(testdata: Path, tmp_path: Path) -> None:
     again = run_cli("security", "parity", "--reference", str(testdata / SEC / "redhat-csaf"),
                     "--rebuild", str(testdata / SEC / "rocky-osv"), "--workspace", str(ws),
                     "--format", "json")  # fmt: skip
-    assert again.exit_code == 0, again.stderr
+    assert again.exit_code == 8, again.stderr
 
 
 def test_parity_reports_bad_input_and_goes_on(testdata: Path, tmp_path: Path) -> None:
@@ -115,7 +116,7 @@ def test_parity_reports_bad_input_and_goes_on(testdata: Path, tmp_path: Path) ->
     (bad / "oops.json").write_text("{not json", "utf-8")
     r = run_cli("security", "parity", "--reference", str(testdata / SEC / "redhat-csaf/2024"),
                 "--rebuild", str(bad), "--format", "json")  # fmt: skip
-    assert r.exit_code == 0
+    assert r.exit_code == 8  # the bad file is reported, and the missing CVE still gates
     assert "oops.json:invalidJSON" in _flat(r.stderr)
     doc = json.loads(r.stdout)
     assert any("oops.json" in e for e in doc["errors"])
@@ -162,7 +163,7 @@ def test_kernel_candidates_cli(tmp_path: Path) -> None:
 def test_parity_every_format(testdata: Path, fmt: str) -> None:
     r = run_cli("security", "parity", "--reference", str(testdata / SEC / "redhat-csaf"),
                 "--rebuild", str(testdata / SEC / "rocky-osv"), "--format", fmt)  # fmt: skip
-    assert r.exit_code == 0, r.stderr
+    assert r.exit_code == 8, r.stderr
     assert "CVE-2024-8088" in r.stdout  # python3.9 (EL9): no RLSA for RHSA-2024:6163 here
 
 

@@ -44,9 +44,6 @@ def closure(
         list[str] | None,
         typer.Option("--module", help="Enable a module stream NAME:STREAM (repeat)."),
     ] = None,
-    filelists: Annotated[
-        bool, typer.Option("--filelists", help="Also load filelists for file requirements.")
-    ] = False,
     cache_dir: CacheOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
@@ -60,11 +57,12 @@ def closure(
         arch,
         modules=not no_modules,
         enable=module or [],
-        filelists=filelists,
         cache_dir=cache_dir,
         progress=progress(),
     )
     emit(result.to_document(), fmt, output)
+    for error in result.filelists_errors:
+        info(f"filelists unreadable, file requirements checked against primary only: {error}")
     if not result.closed:
         info(f"{len(result.uninstallable)} of {result.checked} packages cannot be installed")
         raise typer.Exit(4)
@@ -78,10 +76,16 @@ def diff(
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
-    """Distribution parity: identical, modified, newer, older, missing and extra packages."""
+    """Distribution parity: identical, modified, newer, older, missing and extra packages.
+    Exit 0 when nothing is missing, 8 when a reference package is missing or lost a soname."""
     from elforge.repo.diff import diff_repos
 
-    emit(diff_repos(reference, candidate, cache_dir=cache_dir).to_document(), fmt, output)
+    result = diff_repos(reference, candidate, cache_dir=cache_dir)
+    emit(result.to_document(), fmt, output)
+    for error in result.filelists_errors:
+        info(f"filelists unreadable, file requirements compared on primary only: {error}")
+    if result.incompatible:
+        raise typer.Exit(8)
 
 
 @app.command("install-check")
@@ -98,6 +102,8 @@ def install_check(
 
     result = run(rpms, against, arch=arch, cache_dir=cache_dir)
     emit(result.to_document(), fmt, output)
+    for error in result.filelists_errors:
+        info(f"filelists unreadable, file requirements checked against primary only: {error}")
     if not result.installable:
         raise typer.Exit(4)
 

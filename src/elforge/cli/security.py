@@ -52,6 +52,9 @@ def _report_errors(feed: Feed) -> None:
         info(f"warning: … and {len(feed.errors) - 20} more input errors (see the report)")
 
 
+EXIT_CVE_MISSING = 8  # like every "incompatible" verdict (docs/exit-codes.md)
+
+
 @app.command("parity")
 def parity(
     reference: Annotated[
@@ -82,7 +85,8 @@ def parity(
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
-    """Per reference CVE: fixed, under_investigation, not_shipped or missing in the rebuild."""
+    """Per reference CVE: fixed, under_investigation, not_shipped or missing in the rebuild.
+    Exit 0 when no reference CVE is missing, 8 when one is."""
     from elforge.security.parity import compute_parity, parity_document
     from elforge.security.shipped import load_shipped
 
@@ -100,6 +104,8 @@ def parity(
         repos=[str(r) for r in repo or []],
     )
     emit(doc, fmt, output)
+    if result.counts()["missing"]:  # a CI gate: some reference fix is not in the rebuild
+        raise typer.Exit(EXIT_CVE_MISSING)
 
 
 @app.command("lag")

@@ -1,25 +1,26 @@
 """Dependency closure of repositories with libsolv: which packages cannot be installed, and why.
 
-Semantics follow libsolv's ``installcheck`` so that the two agree exactly: every installable
-package of the checked repositories (not the ``extra`` ones, which only satisfy
-dependencies) is installed alone into an empty system; recommends are ignored. When the
-pool holds ``rpm`` for the target architecture, each check also installs it and locks out
-secondary-architecture packages that have a namesake in the main architecture (multilib).
-Every candidate is solved alone (a successful transaction proves all its packages
-installable, so they are not solved again); when some fail, installcheck's pruning by
-repeated weak installs of everything decides which failures it would report (a package
-installed there counts as installable: this is what lets a multilib i686 -devel package pass
-although it alone trips an inferior-architecture rule).
+Semantics are dnf's (the differential tests use dnf's own solver as the oracle): every
+installable package of the checked repositories (not of the ``extra`` ones, which only
+satisfy dependencies) is installed alone into an empty system, one job per package as
+``dnf install NEVRA`` gives it to libsolv, with libdnf's solver flags (keep orphans, best
+obeys policy, yum-style obsoletes), installonly packages (kernel...) multiversion, and the
+pool's multilib lock-step rule (see :mod:`elforge.repo.pool`). Recommends are ignored: a weak
+dependency never makes an install fail. A successful transaction proves all its packages
+installable, so they are not solved again. Every package gets a fresh solver: a reused
+libsolv solver keeps the package rules of its earlier solves, its rule set grows towards the
+whole pool, and a distribution takes ten times longer.
 
 For a broken package the explanation names its own unresolvable requirement and the root
 cause: the package deepest in the chain whose requirement nothing provides (or the conflict
-that makes the chain impossible), not only the transitive fallout.
+that makes the chain impossible), not only the transitive fallout. Root causes are grouped by
+the missing capability: 1,400 packages that need an absent ``/bin/sh`` make one group.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from elforge.repo.pool import (
 )
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 
-SCHEMA = "elforge.repo-closure/1"
+SCHEMA = "elforge.repo-closure/2"
 
 
 @dataclass(frozen=True)
@@ -71,21 +72,30 @@ class ClosureResult:
     problems: list[ClosureProblem] = field(default_factory=list)
     filtered: list[str] = field(default_factory=list)  # hidden by modular filtering
     active_streams: list[str] = field(default_factory=list)
+    filelists_loaded: list[str] = field(default_factory=list)  # read for file requirements
+    filelists_errors: list[str] = field(default_factory=list)  # needed but unreadable
 
     @property
     def closed(self) -> bool:
         return not self.uninstallable
 
     def root_causes(self) -> list[dict[str, Any]]:
-        """Distinct root causes with the packages each one breaks, largest first."""
-        groups: dict[tuple[str, str], set[str]] = defaultdict(set)
+        """Distinct root causes (a missing capability, a conflict...), each with the packages
+        whose own requirement it is and the packages it breaks, largest first."""
+        groups: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
         for p in self.problems:
-            groups[(p.root_package or p.package, p.reason)].add(p.package)
+            if p.kind == "nothing-provides" and p.root_requirement:
+                cause = f"nothing provides {p.root_requirement}"
+            else:
+                cause = p.reason
+            needed_by, affected = groups[cause]
+            needed_by.add(p.root_package or p.package)
+            affected.add(p.package)
         out = [
-            {"package": pkg, "reason": reason, "affects": sorted(affected)}
-            for (pkg, reason), affected in groups.items()
+            {"cause": cause, "needed_by": sorted(needed_by), "affects": sorted(affected)}
+            for cause, (needed_by, affected) in groups.items()
         ]
-        out.sort(key=lambda g: (-len(g["affects"]), g["package"]))
+        out.sort(key=lambda g: (-len(g["affects"]), g["cause"]))
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +112,8 @@ class ClosureResult:
             "problems": [p.to_json() for p in self.problems],
             "root_causes": self.root_causes(),
             "filtered": self.filtered,
+            "filelists_loaded": self.filelists_loaded,
+            "filelists_errors": self.filelists_errors,
         }
 
     def to_document(self) -> ReportDocument:
@@ -117,10 +129,11 @@ class ClosureResult:
             )
             for p in self.problems
         ]
+        findings += filelists_findings(self.filelists_errors, "closure.filelists-unreadable")
         table = Table(
             "Root causes",
-            ["package", "reason", "breaks"],
-            [[g["package"], g["reason"], len(g["affects"])] for g in self.root_causes()],
+            ["cause", "needed by", "breaks"],
+            [[g["cause"], _few(g["needed_by"]), len(g["affects"])] for g in self.root_causes()],
         )
         return ReportDocument(
             schema=SCHEMA,
@@ -134,6 +147,7 @@ class ClosureResult:
                 ("modular filtering", "on" if self.modules else "off"),
                 ("packages checked", self.checked),
                 ("hidden by modular filtering", len(self.filtered)),
+                ("filelists read", ", ".join(self.filelists_loaded) or "-"),
                 ("uninstallable", len(self.uninstallable)),
                 ("closed", "yes" if self.closed else "no"),
             ],
@@ -141,33 +155,25 @@ class ClosureResult:
         )
 
 
-def _rpm_context(loaded: LoadedPool) -> tuple[list[solv.Job], set[int]]:
-    """installcheck's extra jobs: install rpm.<arch>, lock out shadowed secondary arches."""
-    pool = loaded.pool
-    rpm_id = pool.str2id("rpm", False)
-    arch_id = pool.str2id(loaded.arch, False)
-    if not rpm_id or not arch_id:
-        return [], set()
-    if not any(s.nameid == rpm_id and s.archid == arch_id for s in pool.solvables_iter()):
-        return [], set()
-    jobs = [
-        pool.Job(
-            solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE_NAME,
-            pool.rel2id(rpm_id, arch_id, solv.REL_ARCH, True),
+def filelists_findings(errors: Sequence[str], code: str) -> list[Finding]:
+    """One BAD finding per filelists that a file requirement needed but could not be read."""
+    return [
+        Finding(
+            Severity.BAD,
+            code,
+            error.split(": ", 1)[0],
+            error.split(": ", 1)[-1],
+            remedy="file requirements were checked against primary.xml's files only; "
+            "repair the repository's filelists",
+            layer="closure",
         )
+        for error in errors
     ]
-    locked: set[int] = set()
-    for s in pool.solvables_iter():
-        if s.arch in ("src", "nosrc") or not s.installable() or s.archid == arch_id:
-            continue
-        for other in pool.whatprovides(s.nameid):
-            if other.nameid == s.nameid and other.archid == arch_id:
-                locked.add(s.id)
-                break
-    if locked:
-        ids = pool.towhatprovides(sorted(locked))
-        jobs.append(pool.Job(solv.Job.SOLVER_LOCK | solv.Job.SOLVER_SOLVABLE_ONE_OF, ids))
-    return jobs, locked
+
+
+def _few(items: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _explain(
@@ -183,14 +189,14 @@ def _explain(
             for info in rule.allinfos():
                 t = info.type
                 src = info.solvable
-                dep = info.dep.str() if info.dep is not None else ""
                 if t == solv.Solver.SOLVER_RULE_PKG_NOTHING_PROVIDES_DEP:
+                    dep = info.dep.str() if info.dep is not None else ""
                     nothing.append((src, dep))
                     if src is not None and src.id == p.id and not own_req:
                         own_req = dep
                 elif t == solv.Solver.SOLVER_RULE_PKG_REQUIRES:
-                    if src is not None and src.id == p.id and not own_req:
-                        own_req = dep
+                    if src is not None and src.id == p.id and not own_req and info.dep:
+                        own_req = info.dep.str()
                 elif t in (
                     solv.Solver.SOLVER_RULE_PKG_CONFLICTS,
                     solv.Solver.SOLVER_RULE_PKG_SELF_CONFLICT,
@@ -251,64 +257,133 @@ def _explain(
     )
 
 
+# libdnf's solver flags (its init_solver), plus recommends off: they never decide installability
+DNF_SOLVER_FLAGS = (
+    solv.Solver.SOLVER_FLAG_KEEP_ORPHANS,
+    solv.Solver.SOLVER_FLAG_BEST_OBEY_POLICY,
+    solv.Solver.SOLVER_FLAG_YUM_OBSOLETES,
+    solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED,
+)
+# dnf.conf's default installonlypkgs: several versions may be installed side by side
+INSTALLONLY = (
+    "kernel",
+    "kernel-PAE",
+    "installonlypkg(kernel)",
+    "installonlypkg(kernel-module)",
+    "installonlypkg(vm)",
+    "multiversion(kernel)",
+)
+
+
+def dnf_solver(pool: solv.Pool) -> solv.Solver:
+    solver = pool.Solver()
+    for flag in DNF_SOLVER_FLAGS:
+        solver.set_flag(flag, 1)
+    return solver
+
+
+def installonly_jobs(pool: solv.Pool) -> list[solv.Job]:
+    """The multiversion jobs dnf adds to every goal."""
+    jobs = []
+    for name in INSTALLONLY:
+        dep = pool.str2id(name, False)
+        if dep:
+            jobs.append(
+                pool.Job(solv.Job.SOLVER_MULTIVERSION | solv.Job.SOLVER_SOLVABLE_PROVIDES, dep)
+            )
+    return jobs
+
+
+class _Requirements:
+    """Plain requirements of packages and their providers (rich ones are the solver's:
+    ``(a if b)`` holds without a provider of ``a``)."""
+
+    def __init__(self, pool: solv.Pool) -> None:
+        self.pool = pool
+        self._providers: dict[int, list[int] | None] = {}
+
+    def of(self, s: solv.XSolvable) -> Iterator[tuple[int, list[int]]]:
+        """(dependency id, provider ids) of every plain requirement, prerequisites too."""
+        for dep in s.lookup_idarray(solv.SOLVABLE_REQUIRES, 0):
+            if dep == solv.SOLVABLE_PREREQMARKER:
+                continue
+            if dep not in self._providers:
+                rich = self.pool.dep2str(dep).startswith("(")
+                self._providers[dep] = None if rich else [x.id for x in self.pool.whatprovides(dep)]
+            ids = self._providers[dep]
+            if ids is not None:
+                yield dep, ids
+
+
+def _decided_without_solving(
+    pool: solv.Pool, candidates: Sequence[solv.XSolvable]
+) -> dict[int, ClosureProblem]:
+    """Candidates that are uninstallable by their requirements alone, explained as the solver
+    would: a plain requirement nothing provides ("nothing provides R needed by P"), or one
+    whose providers are all such packages (a transaction with P would hold one of them, and
+    none can be installed even alone). The rest are left to the solver."""
+    reqs = _Requirements(pool)
+    out: dict[int, ClosureProblem] = {}
+    waiting: dict[int, list[tuple[solv.XSolvable, int, list[int]]]] = defaultdict(list)
+    for s in candidates:
+        for dep, providers in reqs.of(s):
+            if not providers:
+                label, req = str(solvable_label(s)), pool.dep2str(dep)
+                reason = f"nothing provides {req} needed by {label}"
+                out[s.id] = ClosureProblem(label, req, reason, "nothing-provides", label, req)
+                break
+            for provider in providers:
+                waiting[provider].append((s, dep, providers))
+    queue = list(out)
+    while queue:
+        for s, dep, providers in waiting.pop(queue.pop(), ()):
+            if s.id not in out and all(p in out for p in providers):
+                root = out[providers[0]]
+                label = str(solvable_label(s))
+                out[s.id] = ClosureProblem(
+                    label,
+                    pool.dep2str(dep),
+                    root.reason,
+                    root.kind,
+                    root.root_package,
+                    root.root_requirement,
+                )
+                queue.append(s.id)
+    return out
+
+
 def solve_candidates(
     loaded: LoadedPool, progress: Progress = NO_PROGRESS
 ) -> tuple[int, list[solv.XSolvable], dict[int, ClosureProblem]]:
-    """Check every candidate of the checked repos; return (checked, broken, explanations)."""
+    """Install every candidate of the checked repos alone, as dnf would; return
+    (checked, broken, explanations)."""
     pool = loaded.pool
-    base_jobs, locked = _rpm_context(loaded)
+    base_jobs = installonly_jobs(pool)
     checked_ids = {r.id for r in loaded.checked}
-    candidates = [
+    to_check = [
         s
         for s in pool.solvables_iter()
-        if s.arch not in ("src", "nosrc") and s.installable() and s.id not in locked
+        if s.repo.id in checked_ids and s.arch not in ("src", "nosrc") and s.installable()
     ]
-    # 1. every candidate of the checked repos alone (installcheck's final check); a
-    #    successful solve proves its whole transaction installable, so those are skipped
-    to_check = [s for s in candidates if s.repo.id in checked_ids]
-    failing: list[solv.XSolvable] = []
-    explained: dict[int, ClosureProblem] = {}
+    explained = _decided_without_solving(pool, to_check)
+    broken = [s for s in to_check if s.id in explained]
     known_good: set[int] = set()
     progress.start("solving", len(to_check))
     try:
         for s in to_check:
-            if s.id not in known_good:
-                solver = pool.Solver()
-                solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
+            if s.id not in known_good and s.id not in explained:
+                solver = dnf_solver(pool)  # fresh: a reused one keeps every earlier rule
                 job = pool.Job(solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE, s.id)
                 problems = solver.solve([job, *base_jobs])
                 if problems:
-                    failing.append(s)
+                    broken.append(s)
                     explained[s.id] = _explain(pool, solver, problems, s)
                 else:
                     known_good.update(d for d in solver.raw_decisions(0) if d > 0)
-            progress.advance()
+            progress.advance(note=f"{len(broken)} uninstallable" if broken else "")
     finally:
         progress.finish()
-    # 2. installcheck reports only what its pruning (repeated weak installs of every
-    #    candidate) leaves: a package installed there counts as installable even if it
-    #    fails alone (multilib: an i686 -devel next to its x86_64 namesakes). Skipped when
-    #    nothing failed, the common case for a healthy repository.
-    remaining = candidates if failing else []
-    while remaining:
-        solver = pool.Solver()
-        solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
-        jobs = [
-            pool.Job(
-                solv.Job.SOLVER_INSTALL | solv.Job.SOLVER_SOLVABLE | solv.Job.SOLVER_WEAK, s.id
-            )
-            for s in remaining
-        ]
-        solver.solve(jobs + base_jobs)
-        installed = {d for d in solver.raw_decisions(0) if d > 0}
-        kept = [s for s in remaining if s.id not in installed]
-        if len(kept) == len(remaining):
-            break
-        remaining = kept
-    survivors = {s.id for s in remaining}
-    broken = [s for s in failing if s.id in survivors]
-    checked = sum(1 for s in candidates if s.repo.id in checked_ids)
-    return checked, broken, explained
+    return len(to_check), broken, explained
 
 
 def check_closure(
@@ -319,15 +394,14 @@ def check_closure(
     *,
     enable: Iterable[str] = (),
     disable: Iterable[str] = (),
-    filelists: bool = False,
     cache_dir: Path | None = None,
     progress: Progress = NO_PROGRESS,
 ) -> ClosureResult:
     """Which packages of ``repos`` cannot be installed from ``repos`` + ``extra``, and why."""
-    loaded = load_pool(repos, extra, arch=arch, filelists=filelists, cache_dir=cache_dir)
+    loaded = load_pool(repos, extra, arch=arch, cache_dir=cache_dir, progress=progress)
     if modules:
         apply_modular_filtering(loaded, enable, disable)
-    finish_pool(loaded)
+    finish_pool(loaded, progress)
     checked, broken, explained = solve_candidates(loaded, progress)
     result = ClosureResult(
         repos=[loaded.sources[r.id].name for r in loaded.checked],
@@ -335,9 +409,10 @@ def check_closure(
         arch=arch,
         modules=modules,
         checked=checked,
+        filelists_loaded=loaded.filelists_loaded,
+        filelists_errors=loaded.filelists_errors,
     )
-    labels = {s.id: str(solvable_label(s)) for s in broken}
-    result.uninstallable = sorted(labels.values())
+    result.uninstallable = sorted(str(solvable_label(s)) for s in broken)
     result.problems = sorted((explained[s.id] for s in broken), key=lambda p: p.package)
     result.filtered = sorted(str(solvable_label(loaded.pool.solvables[i])) for i in loaded.filtered)
     result.active_streams = sorted(f"{n}:{s}" for n, s in loaded.active_streams)

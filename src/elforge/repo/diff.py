@@ -9,7 +9,10 @@ the binaries point at (and any src.rpm in the repositories).
 
 For packages on both sides the provides and requires are compared with the release part of
 versioned entries normalised. A lost ``soname`` provide (``libfoo.so.1()(64bit)``) is BAD:
-whatever linked against it will not install.
+whatever linked against it will not install. Files that some package requires count as
+provides too; a side's filelists.xml is read only when such a path is not in its primary's
+file subset (``/etc``, ``*bin/``), and one that is then unreadable is recorded in
+``filelists_errors`` while the diff goes on with primary's files.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from elforge.errors import ElforgeError
 from elforge.repo.pool import RepoSpec, as_repository
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.rpm.header import Dependency
 from elforge.rpm.nevra import EVR, NEVRA
 from elforge.rpm.release import normalize_release, strip_dist, vendor_suffix
-from elforge.rpm.repodata import RepoPackage
+from elforge.rpm.repodata import RepoPackage, Repository
 
 SCHEMA = "elforge.repo-diff/1"
 STATUSES = ("identical", "modified", "newer", "older", "missing", "extra")
@@ -85,6 +89,7 @@ class RepoDiffResult:
     candidate: list[str]
     packages: list[PackageDiff]
     sources: list[PackageDiff]
+    filelists_errors: list[str] = field(default_factory=list)  # needed but unreadable
 
     @staticmethod
     def _summary(items: Sequence[PackageDiff]) -> dict[str, Any]:
@@ -104,6 +109,12 @@ class RepoDiffResult:
     @property
     def summary(self) -> dict[str, Any]:
         return self._summary(self.packages)
+
+    @property
+    def incompatible(self) -> bool:
+        """A reference binary package is missing, or a package lost a soname provide: what
+        the rebuild's users would notice (the CLI's exit 8)."""
+        return any(p.status == "missing" or p.deps.lost_sonames for p in self.packages)
 
     @property
     def source_summary(self) -> dict[str, Any]:
@@ -184,6 +195,7 @@ class RepoDiffResult:
                 "packages": [p.to_json() for p in self.sources],
             },
             "packages": [p.to_json() for p in self.packages],
+            "filelists_errors": self.filelists_errors,
         }
 
     def to_document(self) -> ReportDocument:
@@ -259,9 +271,11 @@ class _DepKey:
         return key
 
 
-def _dep_delta(ref: RepoPackage, cand: RepoPackage, key: _DepKey) -> DepDelta:
-    rp = {key(d) for d in ref.provides}
-    cp = {key(d) for d in cand.provides}
+def _dep_delta(
+    ref: RepoPackage, cand: RepoPackage, key: _DepKey, required_files: set[str]
+) -> DepDelta:
+    rp = {key(d) for d in ref.provides} | (required_files.intersection(ref.files))
+    cp = {key(d) for d in cand.provides} | (required_files.intersection(cand.files))
     rr = {key(d) for d in ref.requires if not d.name.startswith("rpmlib(")}
     cr_ = {key(d) for d in cand.requires if not d.name.startswith("rpmlib(")}
     if rp == cp and rr == cr_:
@@ -275,7 +289,10 @@ def _dep_delta(ref: RepoPackage, cand: RepoPackage, key: _DepKey) -> DepDelta:
 
 
 def _pairs(
-    ref: dict[tuple[str, str], Any], cand: dict[tuple[str, str], Any], deps: bool
+    ref: dict[tuple[str, str], Any],
+    cand: dict[tuple[str, str], Any],
+    deps: bool,
+    required_files: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> list[PackageDiff]:
     key = _DepKey()
     out: list[PackageDiff] = []
@@ -287,7 +304,7 @@ def _pairs(
         elif c is None:
             out.append(PackageDiff(k[0], k[1], "missing", str(r[0]), None))
         else:
-            delta = _dep_delta(r[1], c[1], key) if deps else DepDelta()
+            delta = _dep_delta(r[1], c[1], key, required_files) if deps else DepDelta()
             out.append(PackageDiff(k[0], k[1], classify(r[0], c[0]), str(r[0]), str(c[0]), delta))
     return out
 
@@ -317,12 +334,35 @@ def diff_packages(
     binary = lambda pkgs: _newest(  # noqa: E731
         ((p.name, p.arch), p.nevra, p) for p in pkgs if not p.nevra.is_source
     )
+    required = required_files([*ref, *cand])
     return RepoDiffResult(
         reference=reference or [],
         candidate=candidate or [],
-        packages=_pairs(binary(ref), binary(cand), deps=True),
+        packages=_pairs(binary(ref), binary(cand), deps=True, required_files=required),
         sources=_pairs(_sources(ref), _sources(cand), deps=False),
     )
+
+
+def required_files(pkgs: Iterable[RepoPackage]) -> set[str]:
+    """The file paths some package requires."""
+    return {d.name for p in pkgs for d in p.requires if d.name.startswith("/")}
+
+
+def _with_filelists(
+    repos: list[Repository], per_repo: list[list[RepoPackage]], wanted: set[str], errors: list[str]
+) -> list[RepoPackage]:
+    """A side's packages, re-read with filelists only when primary lacks a wanted path."""
+    have = {f for pkgs in per_repo for p in pkgs for f in p.files}
+    if wanted <= have:
+        return [p for pkgs in per_repo for p in pkgs]
+    out: list[RepoPackage] = []
+    for repo, pkgs in zip(repos, per_repo, strict=True):
+        try:
+            out += repo.packages(files=True)
+        except ElforgeError as exc:  # this side's primary files still count
+            errors.append(str(exc))
+            out += pkgs
+    return out
 
 
 def diff_repos(
@@ -336,8 +376,14 @@ def diff_repos(
     cands: list[RepoSpec] = list(cand) if isinstance(cand, list | tuple) else [cand]  # type: ignore[list-item]
     ref_repos = [as_repository(r, cache_dir=cache_dir) for r in refs]
     cand_repos = [as_repository(c, cache_dir=cache_dir) for c in cands]
-    ref_pkgs = [p for r in ref_repos for p in r.iter_packages()]
-    cand_pkgs = [p for c in cand_repos for p in c.iter_packages()]
-    return diff_packages(
+    ref_read = [r.packages() for r in ref_repos]
+    cand_read = [c.packages() for c in cand_repos]
+    wanted = required_files(p for pkgs in [*ref_read, *cand_read] for p in pkgs)
+    errors: list[str] = []
+    ref_pkgs = _with_filelists(ref_repos, ref_read, wanted, errors)
+    cand_pkgs = _with_filelists(cand_repos, cand_read, wanted, errors)
+    result = diff_packages(
         ref_pkgs, cand_pkgs, [r.name for r in ref_repos], [c.name for c in cand_repos]
     )
+    result.filelists_errors = errors
+    return result

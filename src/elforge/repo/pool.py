@@ -3,6 +3,13 @@
 Metadata is fetched and verified by :class:`elforge.rpm.repodata.Repository`, then handed to
 libsolv's own rpm-md reader (the solver inside dnf). libsolv reads gzip or plain XML; other
 compressors are decompressed to a temporary file first.
+
+The pool follows libdnf's rules: an inferior-architecture package (i686 on x86_64) may be
+installed in lock-step with the same version of its best-architecture namesake. filelists.xml
+is read only when a file requirement names a path that no package's primary file subset
+(``/etc``, ``*bin/``) provides; a repository whose filelists is then missing or corrupt is
+recorded in :attr:`LoadedPool.filelists_errors` (one line naming the file), and the solve goes
+on with primary's files alone, as dnf does without filelists.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from pathlib import Path
 
 import solv
 
-from elforge.errors import FormatError
+from elforge.errors import ElforgeError, FormatError
+from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.modules import ModuleIndex
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.remote import compression_of, open_decompressed
@@ -79,6 +87,17 @@ class LoadedPool:
     modules: ModuleIndex | None = None
     filtered: set[int] = field(default_factory=set)  # solvable ids hidden by modular filtering
     active_streams: set[tuple[str, str]] = field(default_factory=set)
+    filelists_loaded: list[str] = field(default_factory=list)  # repository names
+    filelists_errors: list[str] = field(default_factory=list)  # "file: problem", one per repo
+
+
+def new_pool(arch: str) -> solv.Pool:
+    """An empty rpm pool for ``arch`` with libdnf's multilib lock-step rule."""
+    pool = solv.Pool()
+    pool.setdisttype(solv.Pool.DISTTYPE_RPM)
+    pool.setarch(arch)
+    pool.set_flag(solv.Pool.POOL_FLAG_IMPLICITOBSOLETEUSESCOLORS, 1)
+    return pool
 
 
 def load_pool(
@@ -86,36 +105,37 @@ def load_pool(
     extra: Sequence[RepoSpec] = (),
     *,
     arch: str = "x86_64",
-    filelists: bool = False,
     cache_dir: Path | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> LoadedPool:
-    """Load checked and extra repositories into one libsolv pool (whatprovides not built)."""
-    pool = solv.Pool()
-    pool.setdisttype(solv.Pool.DISTTYPE_RPM)
-    pool.setarch(arch)
+    """Load the primary.xml of checked and extra repositories into one libsolv pool
+    (whatprovides not built: :func:`finish_pool` does that, reading filelists if needed)."""
+    pool = new_pool(arch)
     loaded = LoadedPool(pool, arch)
-    indexes: list[ModuleIndex] = []
-    for group, specs in ((loaded.checked, repos), (loaded.extra, extra)):
-        for spec in specs:
-            repository = as_repository(spec, cache_dir=cache_dir)
-            srepo = pool.add_repo(repository.name)
-            primary = repository.primary_path()
-            _add_xml(srepo, primary, 0, str(primary))
-            if filelists:
-                fl = repository.metadata_path("filelists")
-                if fl is not None:
-                    _add_xml(srepo, fl, solv.Repo.REPO_EXTEND_SOLVABLES, str(fl))
-            group.append(srepo)
-            loaded.sources[srepo.id] = repository
-            index = repository.modules()
-            if index is not None:
-                indexes.append(index)
-    if indexes:
-        merged = indexes[0]
-        for other in indexes[1:]:
-            merged = merged.merged(other)
-        loaded.modules = merged
+    progress.start("loading", len(repos) + len(extra))
+    try:
+        for group, specs in ((loaded.checked, repos), (loaded.extra, extra)):
+            for spec in specs:
+                repository = as_repository(spec, cache_dir=cache_dir)
+                srepo = pool.add_repo(repository.name)
+                primary = repository.primary_path()
+                _add_xml(srepo, primary, 0, str(primary))
+                group.append(srepo)
+                loaded.sources[srepo.id] = repository
+                progress.advance()
+    finally:
+        progress.finish()
     return loaded
+
+
+def read_module_index(loaded: LoadedPool) -> ModuleIndex | None:
+    """modules.yaml of every loaded repository, merged (read on first use: only modular
+    filtering needs it)."""
+    if loaded.modules is None:
+        indexes = [i for r in loaded.sources.values() if (i := r.modules()) is not None]
+        for index in indexes:
+            loaded.modules = index if loaded.modules is None else loaded.modules.merged(index)
+    return loaded.modules
 
 
 def apply_modular_filtering(
@@ -127,7 +147,7 @@ def apply_modular_filtering(
     Active streams are the enabled ones plus each module's default stream; all versions and
     contexts of an active stream count as active (module-level dependencies are not solved).
     """
-    index = loaded.modules
+    index = read_module_index(loaded)
     if index is None:
         if list(enabled):
             raise FormatError("--module given but no repository carries modules.yaml")
@@ -166,6 +186,38 @@ def apply_modular_filtering(
         pool.set_considered_list([s.id for s in pool.solvables_iter() if s.id not in hidden])
 
 
-def finish_pool(loaded: LoadedPool) -> None:
-    loaded.pool.addfileprovides()
-    loaded.pool.createwhatprovides()
+def unmet_file_requirements(pool: solv.Pool) -> list[str]:
+    """File paths named in dependencies that no package provides (whatprovides is rebuilt)."""
+    paths = pool.addfileprovides_queue()
+    pool.createwhatprovides()
+    return [pool.id2str(p) for p in paths if not pool.whatprovides(p)]
+
+
+def _read_filelists(loaded: LoadedPool, progress: Progress) -> None:
+    repos = [*loaded.checked, *loaded.extra]
+    progress.start("filelists", len(repos))
+    try:
+        for srepo in repos:
+            repository = loaded.sources[srepo.id]
+            try:
+                path = repository.metadata_path("filelists")
+                if path is None:
+                    raise FormatError(
+                        "repomd.xml has no filelists record, needed for file requirements",
+                        subject=repository.name,
+                    )
+                _add_xml(srepo, path, solv.Repo.REPO_EXTEND_SOLVABLES, str(path))
+                loaded.filelists_loaded.append(repository.name)
+            except ElforgeError as exc:  # the others' filelists still count
+                loaded.filelists_errors.append(str(exc))
+            progress.advance()
+    finally:
+        progress.finish()
+
+
+def finish_pool(loaded: LoadedPool, progress: Progress = NO_PROGRESS) -> None:
+    """Build whatprovides; read filelists first when primary leaves a file requirement unmet."""
+    if unmet_file_requirements(loaded.pool):
+        _read_filelists(loaded, progress)
+        loaded.pool.addfileprovides()
+        loaded.pool.createwhatprovides()
