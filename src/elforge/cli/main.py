@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "appcheck": ("elforge.cli.appcheck", "appcheck"),
     "repo": ("elforge.cli.repo", "app"),
     "publish": ("elforge.cli.repo", "publish"),
+    "serve": ("elforge.cli.serve", "serve"),
+    "report": ("elforge.cli.serve", "report"),
 }
 
 

@@ -20,7 +20,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from elforge.sources.provenance import result_from_row
 from elforge.sources.sbom import SbomFormat, make_sbom
 from elforge.store.db import Store
-from elforge.store.models import Advisory, Package, PipelineRun, StageRun, UpstreamImport
+from elforge.store.models import (
+    Advisory,
+    Comparison,
+    Package,
+    PipelineRun,
+    StageRun,
+    UpstreamImport,
+)
 
 PACKAGE_STAGES = ("import", "patch", "build", "verify")
 GLOBAL_SUBJECT = "*"
@@ -151,6 +158,18 @@ class AdvisoryRow:
     cves: list[str]
     related: list[str]
     title: str | None
+
+
+@dataclass(frozen=True)
+class ParityRow:
+    """One CVE as ``elforge security parity --workspace`` decided it."""
+
+    cve: str
+    reference_id: str | None
+    state: str
+    reason: str
+    rebuild_ids: list[str]
+    severity: str | None
 
 
 # --------------------------------------------------------------------------- latest outcomes
@@ -552,22 +571,63 @@ def overview(store: Store) -> Overview:
 
 
 def advisories(store: Store, limit: int = 20_000) -> list[AdvisoryRow]:
-    """Stored advisories (reference and rebuild), newest first."""
+    """Stored advisories (reference and rebuild), newest first; only the columns shown."""
+    query = (
+        select(
+            Advisory.advisory_id,
+            Advisory.source,
+            Advisory.kind,
+            Advisory.severity,
+            Advisory.issued,
+            Advisory.first_seen,
+            Advisory.cves,
+            Advisory.raw["related_advisories"].label("related"),
+            Advisory.raw["title"].as_string().label("title"),
+        )
+        .order_by(Advisory.issued.desc(), Advisory.id.desc())
+        .limit(limit)
+    )
     with store.session() as session:
-        rows = session.scalars(
-            select(Advisory).order_by(Advisory.issued.desc(), Advisory.id.desc()).limit(limit)
-        ).all()
-        return [
-            AdvisoryRow(
-                advisory_id=r.advisory_id,
-                source=r.source,
-                kind=r.kind,
-                severity=r.severity,
-                issued=r.issued,
-                first_seen=r.first_seen,
-                cves=[str(c) for c in r.cves or []],
-                related=[str(x) for x in (r.raw or {}).get("related_advisories") or []],
-                title=(r.raw or {}).get("title"),
-            )
-            for r in rows
-        ]
+        rows = session.execute(query).all()
+    return [
+        AdvisoryRow(
+            advisory_id=r.advisory_id,
+            source=r.source,
+            kind=r.kind,
+            severity=r.severity,
+            issued=r.issued,
+            first_seen=r.first_seen,
+            cves=[str(c) for c in r.cves or []],
+            related=[str(x) for x in r.related or []],
+            title=r.title,
+        )
+        for r in rows
+    ]
+
+
+PARITY_KIND = "security-parity"  # elforge.security.persist writes these comparisons
+
+
+def stored_parity(store: Store) -> list[ParityRow] | None:
+    """The per-CVE states of the newest stored parity check, or None when there is none."""
+    with store.session() as session:
+        result = session.scalar(
+            select(Comparison.result)
+            .where(Comparison.kind == PARITY_KIND)
+            .order_by(Comparison.created.desc(), Comparison.id.desc())
+            .limit(1)
+        )
+    if not isinstance(result, dict):
+        return None
+    return [
+        ParityRow(
+            cve=str(c.get("cve", "")),
+            reference_id=c.get("reference_id"),
+            state=str(c.get("state", "")),
+            reason=str(c.get("reason") or ""),
+            rebuild_ids=[str(x) for x in c.get("rebuild_ids") or []],
+            severity=c.get("severity"),
+        )
+        for c in result.get("cves") or []
+        if isinstance(c, dict)
+    ]

@@ -86,6 +86,13 @@ class VerifySection(_Section):
     stablelist: str | None = None
 
 
+class ServeSection(_Section):
+    token: str | None = Field(
+        None,
+        description="bearer token for POST /api/runs and for binding elforge serve off loopback",
+    )
+
+
 class WorkspaceConfig(_Section):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     store: StoreSection = Field(default_factory=StoreSection)
@@ -95,6 +102,7 @@ class WorkspaceConfig(_Section):
     build: BuildSection = Field(default_factory=BuildSection)
     publish: PublishSection = Field(default_factory=PublishSection)
     verify: VerifySection = Field(default_factory=VerifySection)
+    serve: ServeSection = Field(default_factory=ServeSection)
     packages: list[PackageEntry] = Field(default_factory=list)
 
 
