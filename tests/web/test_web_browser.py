@@ -112,6 +112,7 @@ def test_lag_plot_is_drawn(served: Served, page: Page, tmp_path: Path) -> None:
 
 def test_run_progress_updates_live(served: Served, page: Page, tmp_path: Path) -> None:
     # a changed upstream file makes webinject run again (its build sleeps 3 s)
+    before = httpx.get(served.url + "/api/packages?name=webinject", timeout=30).json()
     notes = served.root / "upstream" / "webinject" / "notes.txt"
     notes.write_text(notes.read_text() + "one more line\n")
     auth = {"Authorization": f"Bearer {served.token}"}
@@ -132,3 +133,6 @@ def test_run_progress_updates_live(served: Served, page: Page, tmp_path: Path) -
     shot(page, tmp_path, "run-finished")
     detail = httpx.get(f"{served.url}/api/runs/{run_id}", timeout=30).json()
     assert detail["run"]["status"] == "finished" and detail["run"]["total"] == 1
+    # the package table follows the store: webinject's new outcomes are there
+    after = httpx.get(served.url + "/api/packages?name=webinject", timeout=30).json()
+    assert after["packages"][0]["updated"] > before["packages"][0]["updated"]

@@ -27,6 +27,7 @@ from elforge.store.db import Store
 from elforge.web import queries, runs
 from elforge.web.details import PackageDetail, package_detail
 from elforge.web.files import inside
+from elforge.web.readmodel import ReadModel
 from elforge.web.render import STATIC, page
 from elforge.web.security import SecurityView, security_view
 
@@ -49,6 +50,7 @@ class ServeContext:
     root: Path
     name: str
     store: Store
+    model: ReadModel  # the packages' current state, caught up with the store per request
     token: str | None
     configured: tuple[str, ...]  # package names in elforge.toml
 
@@ -131,7 +133,7 @@ def _security(ctx: ServeContext) -> SecurityView:
 
 
 def _run(ctx: ServeContext, run_id: int) -> queries.RunDetail:
-    detail = queries.run_detail(ctx.store, run_id)
+    detail = queries.run_detail(ctx.model, run_id)
     if detail is None:
         raise HTTPException(404, "no such run")
     return detail
@@ -142,12 +144,12 @@ def _page_routes(app: FastAPI, ctx: ServeContext) -> None:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview_page() -> HTMLResponse:
-        data = queries.overview(ctx.store)
+        data = queries.overview(ctx.model)
         return page("overview.html.j2", **common, overview=data, configured=len(ctx.configured))
 
     @app.get("/packages", response_class=HTMLResponse, include_in_schema=False)
     def packages_page(request: Request, flt: FilterParams) -> HTMLResponse:
-        result = queries.package_page(ctx.store, flt)
+        result = queries.package_page(ctx.model, flt)
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
         query = urlencode(kept) + "&" if kept else ""
         return page("packages.html.j2", **common, result=result, query=query)
@@ -166,7 +168,7 @@ def _page_routes(app: FastAPI, ctx: ServeContext) -> None:
 
     @app.get("/runs", response_class=HTMLResponse, include_in_schema=False)
     def runs_page() -> HTMLResponse:
-        return page("runs.html.j2", **common, runs=queries.recent_runs(ctx.store, limit=100))
+        return page("runs.html.j2", **common, runs=queries.recent_runs(ctx.model, limit=100))
 
     @app.get("/runs/{run_id}", response_class=HTMLResponse, include_in_schema=False)
     def run_page(run_id: int) -> HTMLResponse:
@@ -192,11 +194,11 @@ def _report_link(relative: str) -> str | None:
 def _api_routes(app: FastAPI, ctx: ServeContext) -> None:
     @app.get("/api/overview")
     def api_overview() -> queries.Overview:
-        return queries.overview(ctx.store)
+        return queries.overview(ctx.model)
 
     @app.get("/api/packages")
     def api_packages(flt: FilterParams) -> PackagesResponse:
-        result = queries.package_page(ctx.store, flt)
+        result = queries.package_page(ctx.model, flt)
         return PackagesResponse(result.packages, result.total, result.offset, result.limit)
 
     @app.get("/api/packages/{name}")
@@ -216,7 +218,7 @@ def _api_routes(app: FastAPI, ctx: ServeContext) -> None:
 
     @app.get("/api/runs")
     def api_runs(limit: int = Query(20, ge=1, le=500)) -> list[queries.RunRow]:
-        return queries.recent_runs(ctx.store, limit=limit)
+        return queries.recent_runs(ctx.model, limit=limit)
 
     @app.get("/api/runs/{run_id}")
     def api_run(run_id: int) -> queries.RunDetail:
@@ -226,7 +228,7 @@ def _api_routes(app: FastAPI, ctx: ServeContext) -> None:
     def api_run_events(run_id: int) -> StreamingResponse:
         _run(ctx, run_id)
         return StreamingResponse(
-            runs.progress_events(ctx.store, run_id),
+            runs.progress_events(ctx.model, run_id),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

@@ -8,14 +8,12 @@ that stage (the one ``elforge status`` shows); results come back as frozen datac
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
 
 from elforge.sources.provenance import result_from_row
 from elforge.sources.sbom import SbomFormat, make_sbom
@@ -28,12 +26,17 @@ from elforge.store.models import (
     StageRun,
     UpstreamImport,
 )
+from elforge.web.readmodel import (
+    CATEGORIES,
+    GLOBAL_SUBJECT,
+    PACKAGE_STAGES,
+    ReadModel,
+    category_of,
+    kabi_verdict,
+    package_state,
+    reason_count,
+)
 
-PACKAGE_STAGES = ("import", "patch", "build", "verify")
-GLOBAL_SUBJECT = "*"
-# The split of the overview: a package is failed when any stage failed, else what its patch
-# stage says (identical upstream, patched by the configs, drifted: configs no longer fit).
-CATEGORIES = ("identical", "patched", "drifted", "failed", "pending")
 PROBLEM_STATES = ("failed", "drifted", "incompatible", "skipped")
 SORT_KEYS = ("name", "nvr", "category", "updated", *PACKAGE_STAGES)
 MAX_PAGE = 500
@@ -172,133 +175,37 @@ class ParityRow:
     severity: str | None
 
 
-# --------------------------------------------------------------------------- latest outcomes
+# --------------------------------------------------------------------------- package table
 
 
-def _latest_rows() -> Any:
-    """The newest ``stage_runs`` row per (subject, stage), as a subquery.
-
-    "Newest" is the order ``elforge status`` uses (``updated`` then ``id``); the correlated
-    lookup runs on the (subject, stage, input_hash) unique index.
-    """
-    newer = aliased(StageRun)
-    is_newer = or_(
-        newer.updated > StageRun.updated,
-        and_(newer.updated == StageRun.updated, newer.id > StageRun.id),
-    )
-    shadowed = (
-        select(literal(1))
-        .where(newer.subject == StageRun.subject, newer.stage == StageRun.stage, is_newer)
-        .exists()
-    )
-    return (
-        select(
-            StageRun.id,
-            StageRun.subject,
-            StageRun.stage,
-            StageRun.status,
-            StageRun.updated,
-            StageRun.output["nvr"].as_string().label("nvr"),
-        )
-        .where(StageRun.subject != GLOBAL_SUBJECT, ~shadowed)
-        .subquery("latest")
-    )
-
-
-def _category(stage_cols: dict[str, Any]) -> ColumnElement[str]:
-    failed = or_(*(stage_cols[s] == "failed" for s in PACKAGE_STAGES))
-    return case(
-        (failed, "failed"),
-        (stage_cols["patch"] == "drifted", "drifted"),
-        (stage_cols["patch"] == "patched", "patched"),
-        (stage_cols["patch"] == "identical", "identical"),
-        else_="pending",
-    )
-
-
-def _pivot() -> Any:
-    """One row per package: its state for each stage, its NVR, category and last update."""
-    latest = _latest_rows()
-    states = {
-        s: func.max(case((latest.c.stage == s, latest.c.status))).label(s) for s in PACKAGE_STAGES
-    }
-    nvr_by = {
-        s: func.max(case((latest.c.stage == s, latest.c.nvr))) for s in ("build", "patch", "import")
-    }
-    inner = (
-        select(
-            latest.c.subject.label("name"),
-            *states.values(),
-            func.coalesce(nvr_by["build"], nvr_by["patch"], nvr_by["import"]).label("nvr"),
-            func.max(latest.c.updated).label("updated"),
-        )
-        .group_by(latest.c.subject)
-        .subquery("pivot")
-    )
-    cols = {s: inner.c[s] for s in PACKAGE_STAGES}
-    return select(inner, _category(cols).label("category")).subquery("packages_now")
-
-
-def _filtered(pivot: Any, flt: PackageFilter) -> Select[Any]:
-    query = select(pivot)
+def _filtered(flt: PackageFilter) -> Select[Any]:
+    table = package_state
+    query = select(table)
     if flt.name:
         escaped = flt.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(pivot.c.name.like(f"%{escaped}%", escape="\\"))
+        query = query.where(table.c.name.like(f"%{escaped}%", escape="\\"))
     if flt.stage in PACKAGE_STAGES and flt.state:
-        query = query.where(pivot.c[flt.stage] == flt.state)
+        query = query.where(table.c[flt.stage] == flt.state)
     if flt.category in CATEGORIES:
-        query = query.where(pivot.c.category == flt.category)
+        query = query.where(table.c.category == flt.category)
     if flt.problems:
-        query = query.where(or_(*(pivot.c[s].in_(PROBLEM_STATES) for s in PACKAGE_STAGES)))
+        query = query.where(or_(*(table.c[s].in_(PROBLEM_STATES) for s in PACKAGE_STAGES)))
     return query
 
 
-def _first_problems(session: Session, names: list[str]) -> dict[str, str]:
-    """The first problem (pipeline order) among each named package's latest outcomes: a
-    stage's error, else the first ABI problem of an incompatible verify."""
-    if not names:
-        return {}
-    latest = _latest_rows()
-    rows = session.execute(
-        select(StageRun.subject, StageRun.stage, StageRun.error, StageRun.output)
-        .join(latest, latest.c.id == StageRun.id)
-        .where(
-            StageRun.subject.in_(names),
-            or_(StageRun.error.is_not(None), StageRun.status == "incompatible"),
-        )
-    ).all()
-    order = {s: i for i, s in enumerate(PACKAGE_STAGES)}
-    out: dict[str, str] = {}
-    for subject, stage, error, output in sorted(rows, key=lambda r: order.get(r[1], 99)):
-        text = error or _first_abi_problem(output)
-        if text:
-            out.setdefault(subject, f"{stage}: {text}")
-    return out
-
-
-def _first_abi_problem(output: Any) -> str | None:
-    for pair in (output or {}).get("pairs") or []:
-        problems = pair.get("problems") if isinstance(pair, dict) else None
-        if problems:
-            return str(problems[0])
-    missing = (output or {}).get("missing_binaries") or []
-    return f"missing binary package {missing[0]}" if missing else None
-
-
-def package_page(store: Store, flt: PackageFilter) -> PackagePage:
-    """One page of the package table, filtered and sorted by the database."""
+def package_page(model: ReadModel, flt: PackageFilter) -> PackagePage:
+    """One page of the package table, filtered, sorted, counted and cut by SQL."""
     limit = max(1, min(flt.limit, MAX_PAGE))
     offset = max(0, flt.offset)
-    pivot = _pivot()
-    query = _filtered(pivot, flt).subquery("filtered")
+    query = _filtered(flt).subquery("filtered")
     key = query.c[flt.sort] if flt.sort in SORT_KEYS else query.c.name
     order = key.desc() if flt.descending else key.asc()
-    with store.session() as session:
-        total = session.scalar(select(func.count()).select_from(query)) or 0
-        rows = session.execute(
+    model.refresh()
+    with model.lock, model.engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(query)) or 0
+        rows = conn.execute(
             select(query).order_by(order.nulls_last(), query.c.name).offset(offset).limit(limit)
         ).all()
-        errors = _first_problems(session, [r.name for r in rows])
     packages = [
         PackageRow(
             name=r.name,
@@ -306,23 +213,21 @@ def package_page(store: Store, flt: PackageFilter) -> PackagePage:
             category=r.category,
             stages={s: r._mapping[s] for s in PACKAGE_STAGES if r._mapping[s] is not None},
             updated=r.updated,
-            problem=errors.get(r.name),
+            problem=r.problem,
         )
         for r in rows
     ]
     return PackagePage(packages, total, offset, limit, flt)
 
 
-def all_packages(store: Store) -> list[PackageRow]:
+def all_packages(model: ReadModel) -> list[PackageRow]:
     """Every package, by name (for the single-file report)."""
-    first = package_page(store, PackageFilter(limit=1))
     rows: list[PackageRow] = []
-    while len(rows) < first.total:
-        page = package_page(store, PackageFilter(offset=len(rows), limit=MAX_PAGE))
-        if not page.packages:
-            break
+    while True:
+        page = package_page(model, PackageFilter(offset=len(rows), limit=MAX_PAGE))
         rows += page.packages
-    return rows
+        if not page.packages or len(rows) >= page.total:
+            return rows
 
 
 # --------------------------------------------------------------------------- one package
@@ -403,30 +308,16 @@ def package_sbom(store: Store, name: str, fmt: SbomFormat, *, namespace: str) ->
     return make_sbom(result, fmt, namespace=namespace)
 
 
-def category_of(states: dict[str, str]) -> str:
-    """The overview category of one package, the same rule as the SQL in :func:`_category`."""
-    if any(states.get(s) == "failed" for s in PACKAGE_STAGES):
-        return "failed"
-    patch = states.get("patch")
-    return patch if patch in ("drifted", "patched", "identical") else "pending"
-
-
 # --------------------------------------------------------------------------- runs
 
 
-def _run_rows(session: Session, where: Any = None, limit: int = 20) -> list[RunRow]:
+def _run_rows(model: ReadModel, where: Any = None, limit: int = 20) -> list[RunRow]:
     query = select(PipelineRun).order_by(PipelineRun.id.desc()).limit(limit)
     if where is not None:
         query = query.where(where)
-    runs = session.scalars(query).all()
-    ids = [r.id for r in runs]
-    recorded = dict(
-        session.execute(
-            select(StageRun.run_id, func.count(func.distinct(StageRun.subject)))
-            .where(StageRun.run_id.in_(ids), StageRun.subject != GLOBAL_SUBJECT)
-            .group_by(StageRun.run_id)
-        ).all()
-    )
+    with model.store.session() as session:
+        runs = session.scalars(query).all()
+    recorded = model.recorded_counts([r.id for r in runs])
     out = []
     for run in runs:
         summary = run.summary if isinstance(run.summary, dict) else {}
@@ -447,9 +338,8 @@ def _run_rows(session: Session, where: Any = None, limit: int = 20) -> list[RunR
     return out
 
 
-def recent_runs(store: Store, limit: int = 20) -> list[RunRow]:
-    with store.session() as session:
-        return _run_rows(session, limit=limit)
+def recent_runs(model: ReadModel, limit: int = 20) -> list[RunRow]:
+    return _run_rows(model, limit=limit)
 
 
 def latest_run_id(store: Store) -> int | None:
@@ -457,12 +347,12 @@ def latest_run_id(store: Store) -> int | None:
         return session.scalar(select(func.max(PipelineRun.id)))
 
 
-def run_detail(store: Store, run_id: int) -> RunDetail | None:
+def run_detail(model: ReadModel, run_id: int) -> RunDetail | None:
     """A run and the package outcomes it has recorded so far (what the engine wrote)."""
-    with store.session() as session:
-        rows = _run_rows(session, PipelineRun.id == run_id, limit=1)
-        if not rows:
-            return None
+    rows = _run_rows(model, PipelineRun.id == run_id, limit=1)
+    if not rows:
+        return None
+    with model.store.session() as session:
         outcomes = session.execute(
             select(StageRun.subject, StageRun.stage, StageRun.status, StageRun.updated)
             .where(StageRun.run_id == run_id, StageRun.subject != GLOBAL_SUBJECT)
@@ -488,76 +378,50 @@ def run_detail(store: Store, run_id: int) -> RunDetail | None:
 # --------------------------------------------------------------------------- overview
 
 
-def _stage_states(session: Session) -> dict[str, dict[str, int]]:
-    latest = _latest_rows()
-    rows = session.execute(
-        select(latest.c.stage, latest.c.status, func.count()).group_by(
-            latest.c.stage, latest.c.status
-        )
-    ).all()
-    out: dict[str, dict[str, int]] = {s: {} for s in PACKAGE_STAGES}
-    for stage, status, n in rows:
-        out.setdefault(stage, {})[status] = n
-    return out
+def _model_counts(model: ReadModel) -> tuple[dict[str, int], dict[str, dict[str, int]],
+                                              dict[str, int], dict[str, int]]:  # fmt: skip
+    """Categories, states per stage, ledger reasons and kABI verdicts, by SQL GROUP BY."""
+    table = package_state
+    model.refresh()
+    with model.lock, model.engine.connect() as conn:
+        categories = {c: n for c, n in conn.execute(
+            select(table.c.category, func.count()).group_by(table.c.category))}  # fmt: skip
+        states: dict[str, dict[str, int]] = {}
+        for stage in PACKAGE_STAGES:
+            column = table.c[stage]
+            rows = conn.execute(
+                select(column, func.count()).where(column.is_not(None)).group_by(column)
+            )
+            states[stage] = {str(state): int(n) for state, n in rows}
+        reasons = {
+            c: int(n)
+            for c, n in conn.execute(
+                select(reason_count.c.category, func.sum(reason_count.c.actions))
+                .group_by(reason_count.c.category)
+                .order_by(func.sum(reason_count.c.actions).desc())
+            )
+        }
+        kabi = {v: int(n) for v, n in conn.execute(
+            select(kabi_verdict.c.verdict, func.count()).group_by(kabi_verdict.c.verdict)
+            .order_by(kabi_verdict.c.verdict))}  # fmt: skip
+    return {str(c): int(n) for c, n in categories.items()}, states, reasons, kabi
 
 
-def _latest_outputs(session: Session, stage: str, states: tuple[str, ...]) -> list[Any]:
-    """The stored outputs of the latest ``stage`` outcomes in one of ``states``."""
-    latest = _latest_rows()
-    return list(
-        session.scalars(
-            select(StageRun.output)
-            .join(latest, latest.c.id == StageRun.id)
-            .where(latest.c.stage == stage, latest.c.status.in_(states))
-        )
-    )
-
-
-def _reason_categories(outputs: list[Any]) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for output in outputs:
-        result = (output or {}).get("result") or {}
-        for action in result.get("actions") or []:
-            reason = action.get("reason") if isinstance(action, dict) else None
-            if isinstance(reason, dict) and reason.get("category"):
-                counts[str(reason["category"])] += 1
-    return dict(counts.most_common())
-
-
-def _kabi_verdicts(outputs: list[Any]) -> dict[str, int]:
-    counts: Counter[str] = Counter()
-    for output in outputs:
-        for pair in (output or {}).get("pairs") or []:
-            kabi = pair.get("kabi") if isinstance(pair, dict) else None
-            if isinstance(kabi, dict) and kabi.get("verdict"):
-                counts[str(kabi["verdict"])] += 1
-    return dict(sorted(counts.items()))
-
-
-def overview(store: Store) -> Overview:
+def overview(model: ReadModel) -> Overview:
     """The release at a glance: categories, stage states, ledger reasons, kABI, publish, runs."""
-    pivot = _pivot()
-    with store.session() as session:
-        category_rows = session.execute(
-            select(pivot.c.category, func.count()).group_by(pivot.c.category)
-        ).all()
-        categories = {str(c): int(n) for c, n in category_rows}
-        states = _stage_states(session)
-        reasons = _reason_categories(_latest_outputs(session, "patch", ("patched", "drifted")))
-        kabi = _kabi_verdicts(
-            _latest_outputs(session, "verify", ("identical", "compatible", "incompatible"))
-        )
+    categories, states, reasons, kabi = _model_counts(model)
+    runs = _run_rows(model, limit=5)
+    with model.store.session() as session:
         publish = session.scalars(
             select(StageRun)
             .where(StageRun.subject == GLOBAL_SUBJECT, StageRun.stage == "publish")
             .order_by(StageRun.updated.desc(), StageRun.id.desc())
             .limit(1)
         ).first()
-        runs = _run_rows(session, limit=5)
         advisories = session.scalar(select(func.count()).select_from(Advisory)) or 0
     return Overview(
         packages=sum(categories.values()),
-        categories={c: int(categories.get(c, 0)) for c in CATEGORIES},
+        categories={c: categories.get(c, 0) for c in CATEGORIES},
         stage_states=states,
         reason_categories=reasons,
         kabi=kabi,

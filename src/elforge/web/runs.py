@@ -20,6 +20,7 @@ from pathlib import Path
 
 from elforge.store.db import Store
 from elforge.web import queries
+from elforge.web.readmodel import ReadModel
 
 RUN_STAGES = ("import", "patch", "build", "verify", "publish")
 MIN_TOKEN_LENGTH = 16
@@ -69,12 +70,12 @@ def start_run(store: Store, workspace: Path, packages: list[str], stages: list[s
     return StartedRun(None, proc.pid, str(log), None)
 
 
-def progress_events(store: Store, run_id: int, *, interval: float = 0.5) -> Iterator[str]:
+def progress_events(model: ReadModel, run_id: int, *, interval: float = 0.5) -> Iterator[str]:
     """Server-sent events: the run's progress whenever it changes, until it has finished."""
     last = ""
     idle = 0
     while True:
-        detail = queries.run_detail(store, run_id)
+        detail = queries.run_detail(model, run_id)
         if detail is None:
             yield "event: gone\ndata: {}\n\n"
             return

@@ -12,6 +12,7 @@ from pathlib import Path
 from elforge.errors import ConfigError
 from elforge.store.db import Store, open_store
 from elforge.web.app import ServeContext, create_app
+from elforge.web.readmodel import ReadModel
 from elforge.web.runs import MIN_TOKEN_LENGTH
 from elforge.workspace.workspace import Workspace
 
@@ -50,6 +51,7 @@ def serve_context(ws: Workspace, store: Store) -> ServeContext:
         root=ws.root.resolve(),
         name=ws.config.workspace.name,
         store=store,
+        model=ReadModel(store),
         token=ws.config.serve.token,
         configured=tuple(p.name for p in ws.config.packages),
     )
@@ -61,8 +63,11 @@ def serve(ws: Workspace, host: str, port: int, *, allow_remote: bool) -> None:
     check_bind(host, allow_remote=allow_remote, token=ws.config.serve.token,
                config=ws.root / "elforge.toml")  # fmt: skip
     store = open_store(ws.store_url)
+    context = serve_context(ws, store)
     try:
-        app = create_app(serve_context(ws, store))
+        context.model.refresh()  # read the packages' state once, before the first request
+        app = create_app(context)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
+        context.model.close()
         store.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 from elforge.store.db import open_store
 from elforge.web import queries
 from elforge.web.details import PackageDetail, package_detail
+from elforge.web.readmodel import ReadModel
 from elforge.web.render import inline_stylesheet, render
 from elforge.web.security import security_view
 from elforge.workspace.workspace import Workspace
@@ -41,8 +42,9 @@ def report_html(ws: Workspace, out_dir: Path) -> str:
     root = ws.root.resolve()
     store = open_store(ws.store_url)
     try:
-        overview = queries.overview(store)
-        rows = queries.all_packages(store)
+        model = ReadModel(store)
+        overview = queries.overview(model)
+        rows = queries.all_packages(model)
         details: dict[str, PackageDetail] = {}
         for row in rows:
             record = (
@@ -51,7 +53,8 @@ def report_html(ws: Workspace, out_dir: Path) -> str:
             if record is not None:
                 details[row.name] = package_detail(root, record)
         security = security_view(queries.advisories(store), queries.stored_parity(store))
-        runs = queries.recent_runs(store, limit=20)
+        runs = queries.recent_runs(model, limit=20)
+        model.close()
     finally:
         store.close()
     return render(
