@@ -58,7 +58,7 @@ def _outcomes(pkg: Package, i: int, rng: random.Random, run: int) -> list[Any]:
     rows: list[Any] = [
         _stage(
             pkg, "import", "imported", {"nvr": nvr, "tree": f"/nonexistent/{pkg.name}"}, when, run
-        ),  # fmt: skip
+        ),
     ]
     error = "action 0 (replace) on x.spec: 'Acme' not found" if patch == "drifted" else None
     result = {"actions": actions if patch != "identical" else [], "diagnostics": []}
@@ -84,10 +84,17 @@ def fill_store(ws: Workspace, count: int, runs: int) -> None:
     try:
         with store.session() as s, s.begin():
             for r in range(runs):
-                s.add(PipelineRun(started=T0 + timedelta(hours=r), finished=T0 + timedelta(hours=r, minutes=30),
-                                  status="finished", executor="local (2 processes)",
-                                  stages=["import", "patch", "build", "verify", "publish"],
-                                  summary={"packages_total": count, "counts": {"identical": count}}))  # fmt: skip
+                started = T0 + timedelta(hours=r)
+                s.add(
+                    PipelineRun(
+                        started=started,
+                        finished=started + timedelta(minutes=30),
+                        status="finished",
+                        executor="local (2 processes)",
+                        stages=["import", "patch", "build", "verify", "publish"],
+                        summary={"packages_total": count, "counts": {"identical": count}},
+                    )
+                )
         with store.session() as s, s.begin():
             pkgs = [Package(name=f"pkg-{i:05d}") for i in range(count)]
             s.add_all(pkgs)
@@ -127,6 +134,26 @@ CASES = [
 ]
 
 
+def after_writes(ws: Workspace, client: httpx.Client, n: int) -> list[float]:
+    """``/api/packages`` right after the engine-like write of one package's new outcome: the
+    read model catches up with that package before answering."""
+    store = open_store(ws.store_url)
+    times = []
+    try:
+        for i in range(n):
+            with store.session() as s, s.begin():
+                pkg = s.get(Package, 1 + (i * 37) % 1000)
+                assert pkg is not None
+                s.add(_stage(pkg, "verify", "compatible", {"verdict": "compatible"},
+                             datetime.now(UTC), 1, key=f"rewrite-{i}"))  # fmt: skip
+            start = time.perf_counter()
+            client.get("/api/packages").raise_for_status()
+            times.append((time.perf_counter() - start) * 1000)
+    finally:
+        store.close()
+    return times
+
+
 def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([str(BIN / "elforge"), "serve", "-w", str(root), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
@@ -153,7 +180,10 @@ def main() -> int:
         fill_store(ws, args.packages, args.runs)
         print(f"store: {args.packages} packages, {args.runs} runs, filled in "
               f"{time.monotonic() - start:.1f} s ({ws.store_url})")  # fmt: skip
+        start = time.monotonic()
         proc = _serve(ws.root, args.port)
+        print(f"server answering after {time.monotonic() - start:.1f} s "
+              "(includes the read model's first load)")  # fmt: skip
         failed = []
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=30) as client:
@@ -168,6 +198,10 @@ def main() -> int:
                     if target is not None and top >= target:
                         failed.append(label)
                     print(f"{label:<34} {med:>10.1f} {top:>8.1f} {med / anchor:>9.1f} {verdict}")
+                times = after_writes(ws, client, 20)
+                med = statistics.median(times)
+                label = "/api/packages after a write"
+                print(f"{label:<34} {med:>10.1f} {p95(times):>8.1f} {med / (anchor or 1):>9.1f}")
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -73,5 +73,8 @@ def test_single_file_report(served: Served, tmp_path: Path) -> None:
     # the ABI report link is relative to the file and points at the real report
     link = re.search(r'href="([^"]+libtally\.x86_64\.json)"', text)
     assert link and (out.parent / link.group(1)).resolve().is_file()
-    # the full problem text, not cut at a column width
-    assert "Welcome to Acme Enterprise Linux Server' not found" in html.unescape(text)
+    # the full problem text, not cut at a column width, here and in the run's own report
+    full = "Welcome to Acme Enterprise Linux Server' not found"
+    assert full in html.unescape(text)
+    run_report = (served.root / "reports" / "run-1.html").read_text(encoding="utf-8")
+    assert full in html.unescape(run_report)

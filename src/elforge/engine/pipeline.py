@@ -349,7 +349,8 @@ def summary_document(summary: dict[str, Any]) -> ReportDocument:
                     row["nvr"] or row["name"],
                     "not ABI-compatible with the reference: "
                     + (row["error"] or "").removeprefix("verify: "),
-                    remedy="see the package's report in reports/abi/",
+                    remedy="see its reports under reports/abi/ ('elforge report -o FILE.html' "
+                    "links each package to them)",
                     layer="abi",
                 )
             )
@@ -375,7 +376,7 @@ def summary_document(summary: dict[str, Any]) -> ReportDocument:
                 row["build"] or "-",
                 row["abi_verdict"] or row["verify"] or "-",
                 ",".join(row["reused"]),
-                (row["error"] or "")[:70],
+                row["error"] or "",  # in full: text and HTML wrap long cells
             ]
         )
     headline = [

@@ -72,7 +72,7 @@ def status_document(ws: Workspace) -> ReportDocument:
                 pkg["name"],
                 pkg["nvr"] or "",
                 *(st.get(s, {}).get("status", "-") for s in ALL_STAGES[:4]),
-                errors[0][:90] if errors else "",
+                errors[0] if errors else "",
             ]
         )
         if any(v["status"] in ("failed", "drifted") for v in st.values()):
