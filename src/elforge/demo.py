@@ -140,9 +140,13 @@ def _site_report(out: Console, ws: Workspace, dest: Path) -> None:
 
     report = write_report(ws, dest / "report.html")
     out.print("[bold]5. browse the results[/bold]")
-    out.print(f"     single-file report (works offline): {report}", markup=False)
+    # soft_wrap: a path or command to copy is never broken across lines
     where = dest.relative_to(Path.cwd()) if dest.is_relative_to(Path.cwd()) else dest
-    out.print(f"     dashboard and JSON API: elforge serve -w {where}", markup=False)
+    for line in (
+        f"     single-file report (works offline): {report}",
+        f"     dashboard and JSON API: elforge serve -w {where}",
+    ):
+        out.print(line, markup=False, soft_wrap=True)
     out.print("     (then open http://127.0.0.1:8000/)", markup=False)
 
 
