@@ -14,9 +14,11 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import anyio
 
 from elforge.store.db import Store
 from elforge.web import queries
@@ -70,12 +72,17 @@ def start_run(store: Store, workspace: Path, packages: list[str], stages: list[s
     return StartedRun(None, proc.pid, str(log), None)
 
 
-def progress_events(model: ReadModel, run_id: int, *, interval: float = 0.5) -> Iterator[str]:
-    """Server-sent events: the run's progress whenever it changes, until it has finished."""
+async def progress_events(
+    model: ReadModel, run_id: int, *, interval: float = 0.5
+) -> AsyncIterator[str]:
+    """Server-sent events: the run's progress whenever it changes, until it has finished.
+
+    The store is read in a worker thread; waiting between polls holds no thread.
+    """
     last = ""
     idle = 0
     while True:
-        detail = queries.run_detail(model, run_id)
+        detail = await anyio.to_thread.run_sync(queries.run_detail, model, run_id)
         if detail is None:
             yield "event: gone\ndata: {}\n\n"
             return
@@ -90,4 +97,4 @@ def progress_events(model: ReadModel, run_id: int, *, interval: float = 0.5) -> 
         if detail.run.finished is not None:
             yield "event: finished\ndata: {}\n\n"
             return
-        time.sleep(interval)
+        await anyio.sleep(interval)
