@@ -1,9 +1,10 @@
 """Read-only queries over the state store for the dashboard, the JSON API and the report.
 
-This is the only module of ``elforge.web`` that reads the store. Filtering, sorting, counting
-and paging happen in SQL, so a page of the package table costs the same with 10 or 10,000
-packages. A package's state for a stage is its most recently written ``stage_runs`` row for
-that stage (the one ``elforge status`` shows); results come back as frozen dataclasses.
+The rest of ``elforge.web`` reads the store only through this module (and the read model it
+queries, :mod:`elforge.web.readmodel`). A package's state for a stage is its most recently
+written ``stage_runs`` row for that stage (the one ``elforge status`` shows). The package
+table's filtering, sorting, counting and paging are SQL over the read model, so a page costs
+about the same with 10 or 10,000 packages; results come back as frozen dataclasses.
 """
 
 from __future__ import annotations
