@@ -22,10 +22,13 @@ def serve(
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
     allow_remote: Annotated[
         bool,
-        typer.Option("--allow-remote", help="Allow a non-loopback --host (needs a [serve] token)."),
+        typer.Option(
+            "--allow-remote",
+            help="Allow a non-loopback --host (needs serve.token in elforge.toml).",
+        ),
     ] = False,
 ) -> None:
-    """Serve the workspace's dashboard and JSON API (read-only; OpenAPI at /docs)."""
+    """Serve the workspace's dashboard and JSON API (read-only; OpenAPI schema at /openapi.json)."""
     from elforge.web.server import serve as run_server
 
     ws = Workspace.open(workspace)
