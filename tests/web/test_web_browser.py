@@ -14,11 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_fixtures import (  # noqa: F401 - fixtures are registered by import
-    Served,
-    served_fixture,
-    web_workspace_fixture,
-)
+from web_fixtures import Served
 
 from helpers import require_tool
 

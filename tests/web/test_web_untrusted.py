@@ -11,11 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from markupsafe import escape
-from web_fixtures import (  # noqa: F401 - fixtures are registered by import
-    Served,
-    served_fixture,
-    web_workspace_fixture,
-)
+from web_fixtures import Served
 
 from helpers import run_cli
 
