@@ -6,6 +6,7 @@ Screenshots go to the test's tmp folder (kept by pytest for the last runs) and, 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from web_fixtures import Served
 
-from helpers import require_tool
+from helpers import require_tool, run_cli
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -132,3 +133,8 @@ def test_run_progress_updates_live(served: Served, page: Page, tmp_path: Path) -
     # the package table follows the store: webinject's new outcomes are there
     after = httpx.get(served.url + "/api/packages?name=webinject", timeout=30).json()
     assert after["packages"][0]["updated"] > before["packages"][0]["updated"]
+    status = run_cli("status", "-w", str(served.root), "--format", "json")
+    expected = {p["name"]: {s: v["status"] for s, v in p["stages"].items()}
+                for p in json.loads(status.stdout)["packages"]}  # fmt: skip
+    table = httpx.get(served.url + "/api/packages?per_page=500", timeout=30).json()
+    assert {p["name"]: p["stages"] for p in table["packages"]} == expected
