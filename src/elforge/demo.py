@@ -6,7 +6,9 @@
    vendor (Acme Enterprise Linux) ships them;
 3. runs ``elforge run``: import → patch → build → verify per package, then publish, with
    whatever stage implementations this build has (printed first);
-4. prints the summary table and the report files, and writes ``demo-workspace/summary.json``.
+4. prints the summary table and the report files, and writes ``demo-workspace/summary.json``;
+5. writes the single-file HTML report (``demo-workspace/report.html``) and prints the
+   ``elforge serve`` command that shows the dashboard for the workspace.
 """
 
 from __future__ import annotations
@@ -127,8 +129,25 @@ def main(argv: list[str] | None = None) -> int:
             f"     repository {repo['name']}: {repo['path']} ({repo['packages']} packages)",
             markup=False,
         )
+    _site_report(out, ws, dest)
     out.print(f"demo finished in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def _site_report(out: Console, ws: Workspace, dest: Path) -> None:
+    """The single-file report, and the command that serves the dashboard for the workspace."""
+    from elforge.web.sitereport import write_report
+
+    report = write_report(ws, dest / "report.html")
+    out.print("[bold]5. browse the results[/bold]")
+    # soft_wrap: a path or command to copy is never broken across lines
+    where = dest.relative_to(Path.cwd()) if dest.is_relative_to(Path.cwd()) else dest
+    for line in (
+        f"     single-file report (works offline): {report}",
+        f"     dashboard and JSON API: elforge serve -w {where}",
+    ):
+        out.print(line, markup=False, soft_wrap=True)
+    out.print("     (then open http://127.0.0.1:8000/)", markup=False)
 
 
 if __name__ == "__main__":

@@ -25,3 +25,6 @@ def test_demo_runs_the_pipeline_and_writes_summary_json(
     assert "stage implementations in this build" in out
     assert "reports written" in out and "summary.json" in out
     assert Path(summary["report"]).is_file()
+    assert f"elforge serve -w {dest}" in out
+    report = (dest / "report.html").read_text(encoding="utf-8")
+    assert 'id="pkg-libtally-abi"' in report and "<script" not in report

@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "publish": ("elforge.cli.repo", "publish"),
     "errata": ("elforge.cli.errata", "app"),
     "watch": ("elforge.cli.watch", "watch"),
+    "serve": ("elforge.cli.serve", "serve"),
+    "report": ("elforge.cli.serve", "report"),
 }
 
 

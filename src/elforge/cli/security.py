@@ -12,6 +12,7 @@ from elforge.errors import ConfigError
 from elforge.report.model import ReportDocument
 from elforge.report.render import OutputFormat
 from elforge.security.firstseen import FirstSeen, read_first_seen_csv, read_first_seen_git
+from elforge.security.parity import ParityResult
 from elforge.security.sources import Feed, load_sources
 
 app = typer.Typer(
@@ -43,6 +44,25 @@ def _persist(workspace: Path | None, feeds: list[Feed], first_seen: FirstSeen | 
     finally:
         store.close()
     info(f"stored {n} advisories in {ws.store_url}")
+
+
+def _persist_parity(
+    workspace: Path, result: ParityResult, reference: list[Path], rebuild: list[Path]
+) -> None:
+    from elforge.security.persist import save_parity
+    from elforge.store.db import open_store
+    from elforge.workspace.workspace import Workspace
+
+    store = open_store(Workspace.open(workspace).store_url)
+    try:
+        save_parity(
+            store,
+            result,
+            reference=", ".join(map(str, reference)),
+            rebuild=", ".join(map(str, rebuild)),
+        )
+    finally:
+        store.close()
 
 
 def _report_errors(feed: Feed) -> None:
@@ -97,6 +117,8 @@ def parity(
     shipped = load_shipped(repo) if repo else None
     result = compute_parity(ref_feed, rebuild_feed, shipped)
     _persist(workspace, [ref_feed, rebuild_feed], None)
+    if workspace is not None:
+        _persist_parity(workspace, result, reference, rebuild)
     doc = parity_document(
         result,
         reference=", ".join(map(str, reference)),

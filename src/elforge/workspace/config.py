@@ -110,6 +110,13 @@ class WatchSection(_Section):
     webhook_backoff: float = Field(1.0, ge=0, description="seconds before the first retry")
 
 
+class ServeSection(_Section):
+    token: str | None = Field(
+        None,
+        description="bearer token for POST /api/runs and for binding elforge serve off loopback",
+    )
+
+
 class WorkspaceConfig(_Section):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     store: StoreSection = Field(default_factory=StoreSection)
@@ -121,6 +128,7 @@ class WorkspaceConfig(_Section):
     verify: VerifySection = Field(default_factory=VerifySection)
     errata: ErrataSection = Field(default_factory=ErrataSection)
     watch: WatchSection = Field(default_factory=WatchSection)
+    serve: ServeSection = Field(default_factory=ServeSection)
     packages: list[PackageEntry] = Field(default_factory=list)
 
 
