@@ -136,8 +136,8 @@ def summary_document(summary: dict[str, Any]) -> ReportDocument:
                     row["nvr"] or row["name"],
                     "not ABI-compatible with the reference: "
                     + (row["error"] or "").removeprefix("verify: "),
-                    remedy="see its reports under reports/abi/ ('elforge report -o FILE.html' links each "
-                    "package to them)",
+                    remedy="see its reports under reports/abi/ "
+                    "('elforge report -o FILE.html' links each package to them)",
                     layer="abi",
                 )
             )
