@@ -36,3 +36,7 @@ class ConfigError(ElforgeError):
 
 class ToolError(ElforgeError):
     """An external tool (rpmbuild, abidiff, git…) that is missing or failed."""
+
+
+class StoreError(ElforgeError):
+    """The state database cannot be opened, migrated or written (corrupt, read-only, full)."""

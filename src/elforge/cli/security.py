@@ -29,7 +29,7 @@ def _persist(workspace: Path | None, feeds: list[Feed], first_seen: FirstSeen | 
     if workspace is None:
         return
     from elforge.security.persist import save_advisories
-    from elforge.store.db import open_store
+    from elforge.store.db import masked_url, open_store
     from elforge.workspace.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -41,7 +41,7 @@ def _persist(workspace: Path | None, feeds: list[Feed], first_seen: FirstSeen | 
         )
     finally:
         store.close()
-    info(f"stored {n} advisories in {ws.store_url}")
+    info(f"stored {n} advisories in {masked_url(ws.store_url)}")
 
 
 def _report_errors(feed: Feed) -> None:
