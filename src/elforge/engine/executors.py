@@ -9,6 +9,7 @@ path (same host, or a shared file system).
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -18,6 +19,13 @@ from elforge.errors import ConfigError, ToolError
 
 Task = Callable[[dict[str, Any]], dict[str, Any]]
 Yielded = tuple[dict[str, Any], dict[str, Any] | BaseException]
+
+
+def _die_with_coordinator(coordinator: int) -> None:  # pragma: no cover - runs in workers
+    """Arm the parent-death signal, then catch a coordinator that died before it was armed."""
+    worker_init()
+    if os.getppid() != coordinator:
+        os._exit(1)
 
 
 class Executor(Protocol):
@@ -43,7 +51,8 @@ class LocalExecutor:
             self._pool = ProcessPoolExecutor(
                 max_workers=min(self.jobs, len(items)),
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=worker_init,
+                initializer=_die_with_coordinator,
+                initargs=(os.getpid(),),
             )
         pending: dict[Future[dict[str, Any]], dict[str, Any]] = {
             self._pool.submit(fn, item): item for item in items
