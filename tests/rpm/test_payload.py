@@ -22,7 +22,8 @@ from rpmcore_builds import (  # noqa: F401
 from rpmcore_samples import PAYLOAD_RPMS, rpm_id
 
 from elforge.errors import FormatError, UnsafePayloadError
-from elforge.rpm.payload import Limits, Member, extract, is_elf, iter_members, symlink_escapes
+from elforge.pathsafe import rooted_target_leaves as symlink_escapes
+from elforge.rpm.payload import Limits, Member, extract, is_elf, iter_members
 from helpers import require_tool
 
 REG, DIR, LNK = stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK

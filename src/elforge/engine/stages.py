@@ -38,6 +38,7 @@ from elforge.build.builders import BuildOptions, build_tree, find_spec
 from elforge.build.hashing import file_sha256, inputs_hash, tree_hash
 from elforge.errors import ElforgeError
 from elforge.patching.loading import locate
+from elforge.pathsafe import links_leaving, shown
 
 Outcome = dict[str, Any]
 StageFn = Callable[[dict[str, Any], dict[str, Outcome]], Outcome]
@@ -167,6 +168,9 @@ def stage_import(spec: dict[str, Any], ctx: dict[str, Outcome]) -> Outcome:
         return _import_mirrored(spec, started)
     th = tree_hash(src)
     key = inputs_hash({"stage": "import", "mode": "local", "tree": th})
+    if leaving := links_leaving(src):  # links are data; one pointing out would be followed
+        error = f"{src}: symbolic link {shown(leaving[0])} points outside the upstream folder"
+        return _outcome("import", "failed", key, error=error, started=started)
     dest = ws / "trees" / pkg["name"] / f"import-{th[:20]}"
     reused = _reuse(spec, "import", key, lambda out: Path(out["tree"]).is_dir())
     if reused:

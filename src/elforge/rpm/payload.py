@@ -29,6 +29,7 @@ from typing import BinaryIO, Protocol, cast
 import zstandard
 
 from elforge.errors import FormatError, UnsafePayloadError
+from elforge.pathsafe import rooted_target_leaves
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.structure import file_paths, read_structure, sniff_compressor
 
@@ -360,26 +361,6 @@ def _finish(
     s.read_exact((4 - size % 4) % 4, "cpio padding")
 
 
-def symlink_escapes(path: str, target: str) -> bool:
-    """Whether ``target`` of a symlink at ``path`` (both relative to the tree root) climbs out.
-
-    Absolute targets are read against the tree root, as on the installed system: a link to
-    ``/etc/alternatives/x`` stays inside; ``../../../../etc/passwd`` from ``usr/lib/x`` does
-    not.
-    """
-    stack = [] if target.startswith("/") else path.split("/")[:-1]
-    for part in target.split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not stack:
-                return True
-            stack.pop()
-        else:
-            stack.append(part)
-    return False
-
-
 @dataclass
 class _Tree:
     """Writes below one directory through directory file descriptors, never following links."""
@@ -462,7 +443,7 @@ class _Tree:
 
     def symlink(self, member: Member) -> None:
         assert member.linkto is not None
-        if symlink_escapes(member.path, member.linkto):
+        if rooted_target_leaves(member.path, member.linkto):
             raise self.refuse(member, f"symlink target {member.linkto!r} escapes the target tree")
         fd_dir, name = self.parent(member, member.path)
         self._clear(member, fd_dir, name)
