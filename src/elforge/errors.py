@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
+
+SHOWN_CHARS = 80  # the most of a value from someone else's file an error ever echoes
+MESSAGE_CHARS = 1000  # and the most any one error line says
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = SHOWN_CHARS
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 3, 6, 6, 6
+
+
+def shown(value: object) -> str:
+    """``repr`` of a value for an error message, bounded however large or deep the value."""
+    text = _REPR.repr(value)
+    return text if len(text) <= SHOWN_CHARS + 20 else text[: SHOWN_CHARS + 17] + "..."
+
+
+def bounded(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """One line of at most ``limit`` characters: newlines folded, the rest cut with '…'."""
+    line = " ".join(text.split("\n")).replace("\r", " ")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 class ElforgeError(Exception):
@@ -10,8 +30,8 @@ class ElforgeError(Exception):
 
     def __init__(self, message: str, *, subject: str | Path | None = None) -> None:
         self.subject = str(subject) if subject is not None else None
-        self.problem = message
-        super().__init__(f"{self.subject}: {message}" if self.subject else message)
+        self.problem = bounded(message)
+        super().__init__(f"{self.subject}: {self.problem}" if self.subject else self.problem)
 
 
 class FormatError(ElforgeError):

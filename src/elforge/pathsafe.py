@@ -19,7 +19,7 @@ import os
 import stat
 from pathlib import Path, PurePosixPath
 
-from elforge.errors import UnsafePayloadError
+from elforge.errors import UnsafePayloadError, shown
 
 __all__ = [
     "UnsafePathError",
@@ -38,17 +38,9 @@ __all__ = [
     "write_nofollow",
 ]
 
-_MAX_SHOWN = 80
-
 
 class UnsafePathError(UnsafePayloadError):
     """A name that would leave its root, or pass through a link or a special file."""
-
-
-def shown(name: str | PurePosixPath) -> str:
-    """A name as it may be echoed: bounded, since it comes from someone else's file."""
-    text = str(name)
-    return repr(text if len(text) <= _MAX_SHOWN else text[:_MAX_SHOWN] + "…")
 
 
 def _parts(rel: str | PurePosixPath, where: str | Path) -> tuple[str, ...]:
