@@ -66,16 +66,30 @@ def extract_cmd(
         list[str] | None,
         typer.Option("--member", "-m", help="Only members matching this glob (repeatable)."),
     ] = None,
+    max_total: Annotated[
+        int,
+        typer.Option("--max-total", min=1, help="Most bytes the payload may expand to."),
+    ] = 4 << 30,
+    max_ratio: Annotated[
+        int,
+        typer.Option(
+            "--max-ratio",
+            min=0,
+            help="Most uncompressed bytes per compressed byte, past 64 MiB (0: no ratio cap).",
+        ),
+    ] = 200,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Extract the payload into DEST, refusing anything that would escape it.
 
     Paths are relative to DEST (rpm's ./ prefix removed); --member globs match them with or
-    without a leading '/'. Setuid/setgid bits are dropped. JSON schema: elforge.rpm-extract/1.
+    without a leading '/'. Setuid/setgid bits are dropped. A payload that expands past
+    --max-total or --max-ratio (a decompression bomb) is refused before its data is written.
+    JSON schema: elforge.rpm-extract/1.
     """
     from elforge.report.rpm_info import rpm_extract_document
-    from elforge.rpm.payload import extract, is_elf
+    from elforge.rpm.payload import Limits, extract, is_elf
 
     patterns = [p.lstrip("/") for p in member or []]
 
@@ -87,6 +101,7 @@ def extract_cmd(
         dest,
         select=chosen if patterns else None,
         select_content=is_elf if elf_only else None,
+        limits=Limits(max_total=max_total, max_ratio=max_ratio),
         progress=progress(),
     )
     emit(rpm_extract_document(rpm, dest, members), fmt, output)
