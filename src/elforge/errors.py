@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import reprlib
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SHOWN_CHARS = 80  # the most of a value from someone else's file an error ever echoes
@@ -60,3 +63,30 @@ class ToolError(ElforgeError):
 
 class StoreError(ElforgeError):
     """The state database cannot be opened, migrated or written (corrupt, read-only, full)."""
+
+
+# What a parser raises when a file has the wrong shape: a value of the wrong type where a
+# mapping or a list was expected, a missing key, bytes that are not text, a damaged stream.
+MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError,
+             zlib.error, EOFError)  # fmt: skip
+
+
+@contextmanager
+def format_boundary(subject: str | Path, what: str = "content") -> Iterator[None]:
+    """Where a file enters a parser: malformed input becomes one FormatError naming the file.
+
+    Parsers validate what they can; this catches the rest (type confusion deep in a record)
+    so one bad file is one line, and the caller's loop goes on with the next file.
+    """
+    try:
+        yield
+    except ElforgeError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise FormatError(f"not valid UTF-8 (byte {exc.start})", subject=subject) from None
+    except MALFORMED as exc:
+        raise FormatError(
+            f"malformed {what} ({type(exc).__name__}: {bounded(str(exc), 160)})", subject=subject
+        ) from None
+    except OSError as exc:
+        raise FormatError(f"cannot read: {exc.strerror or exc}", subject=subject) from None
