@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 # The format modules (createrepo_c, zstandard) are imported when a command runs, not when
 # the CLI starts: every other command (vercmp --batch above all) pays for start-up.
 
+KeyringOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keyring",
+        help="Also check the OpenPGP signature against the keys in this file (armored).",
+    ),
+]
+
 app = typer.Typer(
     help="Read RPM headers and extract payloads.",
     no_args_is_help=True,
@@ -30,22 +38,28 @@ app = typer.Typer(
 @app.command("info")
 def info_cmd(
     files: Annotated[list[Path], typer.Argument(help="RPM files to read.")],
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Show RPM headers: label, dependencies, files, changelog, signer, compressor.
 
-    The JSON form has schema elforge.rpm-info/1. Unreadable files are reported and the
-    others still read; the exit code is then 1.
+    Each package's header and payload digests are checked (and with --keyring its
+    signature): an RPM changed after it was built or signed is an error. The JSON form has
+    schema elforge.rpm-info/1. Unreadable files are reported and the others still read; the
+    exit code is then 1.
     """
     from elforge.report.rpm_info import rpm_info_document
     from elforge.rpm.header import read_header
+    from elforge.rpm.verify import verify_rpm
 
     headers: list[RpmHeader] = []
     errors: list[tuple[Path, str]] = []
     for path in tracked(files, progress(), "reading headers"):
         try:
-            headers.append(read_header(path, digest=True))
+            header = read_header(path, digest=True)
+            verify_rpm(path, keyring)
+            headers.append(header)
         except ElforgeError as exc:
             errors.append((path, exc.problem))
     emit(rpm_info_document(headers, errors), fmt, output)
@@ -78,6 +92,7 @@ def extract_cmd(
             help="Most uncompressed bytes per compressed byte, past 64 MiB (0: no ratio cap).",
         ),
     ] = 200,
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -90,6 +105,9 @@ def extract_cmd(
     """
     from elforge.report.rpm_info import rpm_extract_document
     from elforge.rpm.payload import Limits, extract, is_elf
+    from elforge.rpm.verify import verify_rpm
+
+    verify_rpm(rpm, keyring)  # digests (and signature) before a byte is written
 
     patterns = [p.lstrip("/") for p in member or []]
 
