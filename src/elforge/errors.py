@@ -67,8 +67,8 @@ class StoreError(ElforgeError):
 
 # What a parser raises when a file has the wrong shape: a value of the wrong type where a
 # mapping or a list was expected, a missing key, bytes that are not text, a damaged stream.
-MALFORMED = (AttributeError, TypeError, KeyError, IndexError, ValueError, RecursionError,
-             zlib.error, EOFError)  # fmt: skip
+MALFORMED = (AttributeError, TypeError, LookupError, ValueError, RecursionError, zlib.error,
+             EOFError)  # fmt: skip
 
 
 @contextmanager

@@ -72,3 +72,13 @@ def test_createrepo_c_noise_stays_off_the_terminal(tmp_path: Path) -> None:
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert done.stderr == "", done.stderr
     assert done.stdout.startswith("FormatError") and len(done.stdout.strip().splitlines()) == 1
+
+
+def test_an_xml_declaration_naming_a_bogus_encoding_is_one_error(tmp_path: Path) -> None:
+    from elforge.rpm.updateinfo import read_updateinfo
+
+    path = tmp_path / "updateinfo.xml"
+    path.write_bytes(b'<?xml version="1.0" encoding="UTF--18"?>\n<updates></updates>\n')
+    info = read_updateinfo(path)
+    assert len(info.errors) == 1 and "malformed XML" in str(info.errors[0])
+    assert str(path) in str(info.errors[0])
