@@ -82,3 +82,33 @@ def test_an_xml_declaration_naming_a_bogus_encoding_is_one_error(tmp_path: Path)
     info = read_updateinfo(path)
     assert info.errors and "malformed XML: unknown encoding" in str(info.errors[0])
     assert str(path) in str(info.errors[0])
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("rpm", "info", "{trunc}"),
+        ("rpm", "extract", "{flip}", "{tmp}/out"),
+        ("abi", "diff", "{trunc}", "{flip}", "--no-cache"),
+        ("kabi", "diff", "{trunc}", "{trunc}"),
+        ("repo", "diff", "{repo}", "{repo}"),
+    ],
+    ids=["rpm-info", "rpm-extract", "abi-diff", "kabi-diff", "repo-diff"],
+)
+def test_tool_messages_never_add_lines(command: tuple[str, ...], tmp_path: Path) -> None:
+    """librpm, createrepo_c and GLib print their own lines; the user sees one."""
+    signed = TESTDATA / "rpms" / "signed" / "bash-5.1.8-9.el9.x86_64.rpm"
+    trunc = tmp_path / "trunc.rpm"
+    trunc.write_bytes(signed.read_bytes()[:3000])
+    flip = tmp_path / "flip.rpm"
+    data = bytearray(signed.read_bytes())
+    data[200] ^= 0xFF
+    flip.write_bytes(bytes(data))
+    repo = tmp_path / "repo"
+    (repo / "repodata").mkdir(parents=True)
+    (repo / "repodata" / "repomd.xml").write_text('<repomd><data type="primary"></data>')
+    names = {"trunc": trunc, "flip": flip, "repo": repo, "tmp": tmp_path}
+    argv = [part.format(**names) for part in command]
+    done = subprocess.run([ELFORGE, *argv], capture_output=True, text=True, check=False)
+    assert done.returncode == 1, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

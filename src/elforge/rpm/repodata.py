@@ -11,10 +11,7 @@ verified local path of the file (:meth:`Repository.updateinfo_path`).
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from typing import Any
 import createrepo_c as cr
 
 from elforge.errors import ChecksumError, FetchError, FormatError, bounded, shown
+from elforge.quiet import captured_stderr
 from elforge.rpm import remote
 from elforge.rpm.header import Dependency
 from elforge.rpm.modules import ModuleIndex, read_modules
@@ -157,23 +155,15 @@ DEP_FLAGS = frozenset({None, "", "EQ", "LT", "LE", "GT", "GE"})
 def _createrepo(subject: str | Path, what: str) -> Iterator[None]:
     """A createrepo_c parser call: its GLib warnings kept off the terminal (they are several
     lines per problem), its failure one FormatError naming the file."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as noise:
-        os.dup2(noise.fileno(), 2)
+    with captured_stderr():
         try:
             yield
         except (cr.CreaterepoCError, OSError) as exc:
-            raise FormatError(
-                f"{what}: {bounded(str(exc).strip(), 300)}", subject=subject
-            ) from None
+            problem = bounded(str(exc).strip(), 300)
+            raise FormatError(f"{what}: {problem}", subject=subject) from None
         except UnicodeDecodeError as exc:
-            raise FormatError(
-                f"{what}: not valid UTF-8 (byte {exc.start})", subject=subject
-            ) from None
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
+            problem = f"not valid UTF-8 (byte {exc.start})"
+            raise FormatError(f"{what}: {problem}", subject=subject) from None
 
 
 def _to_repo_package(pkg: Any, deps: _DepCache, subject: str) -> RepoPackage:
