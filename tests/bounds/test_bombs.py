@@ -108,6 +108,20 @@ def test_abi_diff_refuses_a_tarball_of_zeros(tmp_path: Path) -> None:
     done, rss = _measured("abi", "diff", str(tarball), str(tarball), "--no-cache")
     _one_line_naming(done, "libzero.so.1")
     assert rss < RSS_LIMIT_KB, f"peak RSS {rss} KiB"
+    # the caps are options: without the ratio cap, the ELF size cap still names the member
+    done, rss = _measured(
+        "abi",
+        "diff",
+        str(tarball),
+        str(tarball),
+        "--no-cache",
+        "--max-ratio",
+        "0",
+        "--max-elf-size",
+        str(64 << 20),
+    )
+    line = _one_line_naming(done, "libzero.so.1")
+    assert "over the 67108864-byte limit" in line and rss < RSS_LIMIT_KB
 
 
 def test_rpm_extract_caps_what_it_writes(bomb_rpm: Path, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import stat
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from elforge.errors import FormatError, UnsafePayloadError, shown
@@ -26,6 +26,15 @@ ELF_MAGIC = b"\x7fELF"
 # hundred KB is refused before it is read.
 MAX_ELF = 1 << 30
 LIMITS = rpm_payload.Limits()
+
+
+def configure_limits(*, max_elf: int, max_ratio: int) -> None:
+    """Set the caps for this process (``abi diff --max-elf-size/--max-ratio``)."""
+    global MAX_ELF, LIMITS
+    MAX_ELF = max_elf
+    LIMITS = replace(LIMITS, max_ratio=max_ratio)
+
+
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst")
 
 

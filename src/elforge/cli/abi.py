@@ -106,11 +106,26 @@ def diff(
     types: TypesOption = "auto",
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
+    max_elf_size: Annotated[
+        int,
+        typer.Option("--max-elf-size", min=1, help="Largest ELF file read (bytes; 1 GiB)."),
+    ] = 1 << 30,
+    max_ratio: Annotated[
+        int,
+        typer.Option(
+            "--max-ratio",
+            min=0,
+            help="Most uncompressed bytes per compressed byte, past 64 MiB (0: no cap).",
+        ),
+    ] = 200,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Compare the ABI of two packages. Exit bits: 1 error, 2 usage, 4 ABI change, 8
     incompatible change, 16 findings to verify, 32 package-layer change."""
+    from elforge.abi.payload import configure_limits
+
+    configure_limits(max_elf=max_elf_size, max_ratio=max_ratio)
     _check_types(types)
     for p in (old, new):
         if not p.exists():
