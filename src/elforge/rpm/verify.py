@@ -13,12 +13,13 @@ keyring, so a package is trusted only for keys the caller named.
 from __future__ import annotations
 
 import hashlib
-import shutil
+import re
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from elforge.errors import ChecksumError, ConfigError, ToolError, bounded
+from elforge.errors import ChecksumError, FormatError, ToolError
 from elforge.rpm.structure import RpmStructure, read_structure
 
 SIGTAG_SHA1 = 269
@@ -64,30 +65,68 @@ def verify_digests(path: Path, structure: RpmStructure | None = None) -> None:
             raise ChecksumError("MD5 digest mismatch (header and payload)", subject=path)
 
 
-def verify_signature(path: Path, keyring: Path) -> str:
-    """Check the RPM's signatures against ``keyring`` only; the verified line of rpmkeys."""
-    rpmkeys = shutil.which("rpmkeys")
-    if rpmkeys is None:
-        raise ToolError("rpmkeys (rpm) is needed to check signatures", subject=keyring)
-    with tempfile.TemporaryDirectory(prefix="elforge-keys-") as db:
-        imported = subprocess.run([rpmkeys, "--dbpath", db, "--import", str(keyring)],
-                                  capture_output=True, text=True, check=False)  # fmt: skip
-        if imported.returncode != 0:
-            why = (imported.stderr.strip().splitlines() or ["rpmkeys --import failed"])[0]
-            raise ConfigError(
-                f"not a usable OpenPGP key file: {bounded(why, 200)}", subject=keyring
-            )
-        checked = subprocess.run([rpmkeys, "--dbpath", db, "--checksig", "-v", str(path)],
-                                 capture_output=True, text=True, check=False)  # fmt: skip
-    lines = [line.strip() for line in checked.stdout.splitlines()[1:] if line.strip()]
-    signatures = [line for line in lines if "Signature" in line]
-    bad = [line for line in lines if not line.endswith(": OK")]
-    if checked.returncode != 0 or bad:
-        first = bad[0] if bad else (checked.stderr.strip().splitlines() or ["failed"])[0]
-        raise ChecksumError(f"signature check failed: {bounded(first, 200)}", subject=path)
-    if not signatures:
+_SIG_LINE = re.compile(r"Signature, key ID (?P<key>[0-9a-fA-F]+): (?P<status>.+)$")
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    signed: bool
+    key_id: str | None  # hex key id of the signature that verified
+    detail: str
+
+
+def check_signature(rpm: Path, keys: list[Path], *, subject: str) -> SignatureCheck:
+    """Verify ``rpm``'s digests and signature against exactly ``keys``.
+
+    Returns ``signed=False`` for a package with intact digests but no signature; raises
+    FormatError for a bad digest or a signature made by a key not in ``keys``.
+    """
+    with tempfile.TemporaryDirectory(prefix="elforge-rpmdb-") as dbpath:
+        for key in keys:
+            proc = _rpmkeys("--dbpath", dbpath, "--import", str(key), subject=subject)
+            if proc.returncode != 0:
+                raise FormatError(
+                    f"{key}: rpmkeys cannot import this key: {proc.stderr.strip()}",
+                    subject=subject,
+                )
+        proc = _rpmkeys("--dbpath", dbpath, "--checksig", "-v", str(rpm), subject=subject)
+    verdicts = [m for line in proc.stdout.splitlines() if (m := _SIG_LINE.search(line.strip()))]
+    bad = [m for m in verdicts if m["status"].strip() != "OK"]
+    if bad:
+        m = bad[0]
+        reason = {"NOKEY": "signed by a key that is not configured"}.get(
+            m["status"].strip(), m["status"].strip()
+        )
+        raise FormatError(f"{rpm.name}: signature key ID {m['key']}: {reason}", subject=subject)
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in proc.stdout.splitlines()[1:] if "OK" not in ln]
+        raise FormatError(
+            f"{rpm.name}: rpmkeys --checksig failed: {'; '.join(lines) or proc.stderr.strip()}",
+            subject=subject,
+        )
+    if not verdicts:
+        return SignatureCheck(False, None, "no signature")
+    return SignatureCheck(True, verdicts[0]["key"].lower(), "signature OK")
+
+
+def _rpmkeys(*args: str, subject: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            ["rpmkeys", *args], capture_output=True, text=True, timeout=120, check=False
+        )
+    except FileNotFoundError:
+        raise ToolError("rpmkeys is not installed", subject=subject) from None
+
+
+def verify_signature(path: Path, keyring: Path) -> SignatureCheck:
+    """Check the RPM's signatures against ``keyring`` only; unsigned is refused too."""
+    try:
+        check = check_signature(path, [keyring], subject=str(path))
+    except FormatError as exc:
+        raise ChecksumError(f"signature check failed: {exc.problem}", subject=path) from None
+    if not check.signed:
         raise ChecksumError("not signed (a keyring was given)", subject=path)
-    return signatures[0]
+    return check
 
 
 def verify_rpm(path: Path, keyring: Path | None = None) -> None:
