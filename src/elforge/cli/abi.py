@@ -17,7 +17,7 @@ from elforge.abi.compare import (
 )
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.snapshot import SnapshotCache, default_cache_dir
-from elforge.cli.common import FormatOption, OutputOption, emit, progress
+from elforge.cli.common import FormatOption, MaxRatioOption, OutputOption, emit, progress
 from elforge.report.render import OutputFormat
 
 app = typer.Typer(
@@ -110,14 +110,7 @@ def diff(
         int,
         typer.Option("--max-elf-size", min=1, help="Largest ELF file read (bytes; 1 GiB)."),
     ] = 1 << 30,
-    max_ratio: Annotated[
-        int,
-        typer.Option(
-            "--max-ratio",
-            min=0,
-            help="Most uncompressed bytes per compressed byte, past 64 MiB (0: no cap).",
-        ),
-    ] = 200,
+    max_ratio: MaxRatioOption = 200,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
+from elforge.cli.common import FormatOption, MaxRatioOption, OutputOption, emit, info, progress
 from elforge.errors import ElforgeError
 from elforge.progress import tracked
 from elforge.report.render import OutputFormat
@@ -84,14 +84,7 @@ def extract_cmd(
         int,
         typer.Option("--max-total", min=1, help="Most bytes the payload may expand to."),
     ] = 4 << 30,
-    max_ratio: Annotated[
-        int,
-        typer.Option(
-            "--max-ratio",
-            min=0,
-            help="Most uncompressed bytes per compressed byte, past 64 MiB (0: no ratio cap).",
-        ),
-    ] = 200,
+    max_ratio: MaxRatioOption = 200,
     keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
