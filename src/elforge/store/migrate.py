@@ -85,14 +85,26 @@ def _open_lock(lock_file: Path) -> int | None:
             return None
 
 
+def _at_heads(url: str, heads: set[str]) -> bool:
+    """A plain read of the version table: no lock, no write transaction."""
+    engine = create_engine(url, future=True)
+    try:
+        with engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads()) == heads
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str, *, lock_file: Path | None) -> None:
     """Run pending migrations on ``url``, each in its own transaction."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    if _at_heads(url, heads):  # the common case: nothing to do, nothing locked
+        return
     engine = migration_engine(url)
     try:
         with _serialised(engine, lock_file), engine.connect() as conn:
-            heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
             if set(MigrationContext.configure(conn).get_current_heads()) == heads:
-                conn.rollback()
+                conn.rollback()  # another command migrated it while we waited for the lock
                 return
             conn.rollback()
             _repair_half_made(conn, url)
