@@ -69,13 +69,24 @@ def diff(
     reference: Annotated[str, typer.Argument(help="Reference repository (path or URL).")],
     candidate: Annotated[str, typer.Argument(help="Rebuild repository (path or URL).")],
     cache_dir: CacheOption = None,
+    reference_key: Annotated[
+        Path | None,
+        typer.Option("--reference-key", help="Key file: REFERENCE's repomd.xml.asc must verify."),
+    ] = None,
+    candidate_key: Annotated[
+        Path | None,
+        typer.Option("--candidate-key", help="Key file: CANDIDATE's repomd.xml.asc must verify."),
+    ] = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Distribution parity: identical, modified, newer, older, missing and extra packages."""
     from elforge.repo.diff import diff_repos
+    from elforge.rpm.repodata import Repository
 
-    emit(diff_repos(reference, candidate, cache_dir=cache_dir).to_document(), fmt, output)
+    ref = Repository(reference, cache_dir=cache_dir, key=reference_key)
+    cand = Repository(candidate, cache_dir=cache_dir, key=candidate_key)
+    emit(diff_repos(ref, cand, cache_dir=cache_dir).to_document(), fmt, output)
 
 
 @app.command("install-check")

@@ -262,6 +262,7 @@ class Repository:
         cache_dir: Path | None = None,
         verify: bool = True,
         timeout: float = remote.TIMEOUT,
+        key: Path | None = None,
     ) -> None:
         self.location: str | Path = (
             str(location).rstrip("/") if remote.is_url(str(location)) else Path(location)
@@ -272,6 +273,7 @@ class Repository:
         self.cache_dir = cache_dir or remote.default_cache_dir()
         self.verify = verify
         self.timeout = timeout
+        self.key = key  # a repository key: repomd.xml.asc must verify against it
         self._verified: dict[str, Path] = {}
         self.repomd = self._load_repomd()
 
@@ -293,6 +295,7 @@ class Repository:
                 raise FormatError(
                     "no repodata/repomd.xml here (not a repository?)", subject=self.location
                 )
+            self._check_signature(path, target)
             return parse_repomd(path)
         data = remote.fetch_bytes(str(target), timeout=self.timeout)
         # repomd.xml has no checksum of its own; keep it by the hash of its content
@@ -304,7 +307,27 @@ class Repository:
             tmp = path.with_suffix(".part")
             tmp.write_bytes(data)
             tmp.replace(path)
+        self._check_signature(path, target)
         return parse_repomd(path, subject=target)
+
+    def _check_signature(self, repomd: Path, target: str | Path) -> None:
+        """With a repository key, repomd.xml.asc must exist and verify (it covers every
+        metadata file through the checksums repomd.xml lists)."""
+        if self.key is None:
+            return
+        from elforge.rpm.verify import verify_detached
+
+        asc = f"{target}.asc"
+        if self.is_remote:
+            signature = remote.fetch_bytes(asc, timeout=self.timeout)
+        else:
+            try:
+                signature = Path(asc).read_bytes()
+            except OSError:
+                raise ChecksumError(
+                    "no repomd.xml.asc, but a repository key is configured", subject=target
+                ) from None
+        verify_detached(repomd, signature, self.key, subject=target)
 
     def record(self, type_: str) -> RepomdRecord | None:
         return self.repomd.get(type_)

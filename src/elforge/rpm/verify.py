@@ -13,13 +13,15 @@ keyring, so a package is trusted only for keys the caller named.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from elforge.errors import ChecksumError, FormatError, ToolError
+from elforge.errors import ChecksumError, FormatError, ToolError, bounded
 from elforge.rpm.structure import RpmStructure, read_structure
 
 SIGTAG_SHA1 = 269
@@ -134,3 +136,35 @@ def verify_rpm(path: Path, keyring: Path | None = None) -> None:
     verify_digests(path)
     if keyring is not None:
         verify_signature(path, keyring)
+
+
+def verify_detached(data: Path, signature: bytes, keyring: Path, *, subject: str | Path) -> None:
+    """Check an armored detached signature (``repomd.xml.asc``) over ``data`` against only the
+    keys in ``keyring``, with gpg in a throw-away home; refused unless gpg reports VALIDSIG."""
+    gpg = shutil.which("gpg")
+    if gpg is None:
+        raise ToolError("gpg is needed to check repository signatures", subject=keyring)
+    with tempfile.TemporaryDirectory(prefix="elforge-gpg-") as home:
+        os.chmod(home, 0o700)
+        base = [gpg, "--homedir", home, "--batch", "--no-tty", "--quiet"]
+        try:
+            if _run(*base, "--import", str(keyring)).returncode != 0:
+                raise FormatError("gpg cannot import this key file", subject=keyring)
+            asc = Path(home) / "signature.asc"
+            asc.write_bytes(signature)
+            checked = _run(*base, "--status-fd", "1", "--verify", str(asc), str(data))
+        finally:
+            _run("gpgconf", "--homedir", home, "--kill", "all")
+    status = [line[9:] for line in checked.stdout.splitlines() if line.startswith("[GNUPG:] ")]
+    if not any(line.startswith("VALIDSIG ") for line in status):
+        why = next(
+            (line for line in status if line.split(" ")[0] in _BAD_STATUS), "no valid signature"
+        )
+        raise ChecksumError(f"signature check failed: {bounded(why, 120)}", subject=subject)
+
+
+def _run(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+_BAD_STATUS = ("BADSIG", "ERRSIG", "NO_PUBKEY", "EXPKEYSIG", "REVKEYSIG", "NODATA")
