@@ -12,10 +12,7 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 from elforge.errors import UnsafePayloadError
-
-
-def _inside(root: Path, target: Path) -> bool:
-    return os.path.commonpath([root, target]) == str(root)
+from elforge.pathsafe import within
 
 
 def _check_member(member: tarfile.TarInfo, root: Path, subject: str) -> tarfile.TarInfo:
@@ -24,17 +21,17 @@ def _check_member(member: tarfile.TarInfo, root: Path, subject: str) -> tarfile.
     if name.is_absolute() or ".." in name.parts:
         raise UnsafePayloadError(f"member {member.name!r} would leave the target", subject=subject)
     dest = Path(os.path.normpath(root / name))
-    if not _inside(root, dest):
+    if not within(root, dest):
         raise UnsafePayloadError(f"member {member.name!r} would leave the target", subject=subject)
     if member.issym():
         link = Path(os.path.normpath(dest.parent / member.linkname))
-        if os.path.isabs(member.linkname) or not _inside(root, link):
+        if os.path.isabs(member.linkname) or not within(root, link):
             raise UnsafePayloadError(
                 f"symlink {member.name!r} -> {member.linkname!r} points outside", subject=subject
             )
     elif member.islnk():
         link = Path(os.path.normpath(root / member.linkname))
-        if os.path.isabs(member.linkname) or not _inside(root, link):
+        if os.path.isabs(member.linkname) or not within(root, link):
             raise UnsafePayloadError(
                 f"hard link {member.name!r} -> {member.linkname!r} points outside", subject=subject
             )

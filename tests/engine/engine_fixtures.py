@@ -38,8 +38,13 @@ def reference_rpms_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "rpms"
 
 
-def example_workspace(dest: Path, reference: Path, *, jobs: int = 2) -> Workspace:
+def example_workspace(
+    dest: Path, reference: Path, *, jobs: int = 2, store_url: str | None = None
+) -> Workspace:
     root = create_example_workspace(dest, jobs=jobs)
+    if store_url is not None:  # another store than the default SQLite file (PostgreSQL)
+        cfg = root / "elforge.toml"
+        cfg.write_text(cfg.read_text() + f'\n[store]\nurl = "{store_url}"\n')
     for rpm in reference.glob("*.rpm"):
         shutil.copyfile(rpm, root / "reference" / rpm.name)
     return Workspace.open(root)

@@ -20,6 +20,8 @@ from engine_fixtures import (  # noqa: F401 - fixtures are registered by import
     fingerprint,
     reference_rpms_fixture,
 )
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from elforge.engine.lock import WorkspaceLock, WorkspaceLocked
 from elforge.engine.pipeline import RunOptions, run_pipeline
@@ -115,11 +117,28 @@ def test_rerun_reuses_everything_and_adds_no_rows(reference_rpms: Path, tmp_path
     assert third["publish"]["reused"] is False
 
 
+def _count(url: str, sql: str) -> int:
+    """One number from the store, or 0 while its tables do not exist yet."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
+    except (OperationalError, ProgrammingError):
+        return 0
+    finally:
+        engine.dispose()
+
+
+DONE_SUBJECTS = "SELECT count(DISTINCT subject) FROM stage_runs WHERE subject != '*'"
+
+
 def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
-    baseline: tuple[Workspace, dict[str, Any]], reference_rpms: Path, tmp_path: Path
+    baseline: tuple[Workspace, dict[str, Any]],
+    reference_rpms: Path,
+    tmp_path: Path,
+    store_url: str,
 ) -> None:
-    ws = example_workspace(tmp_path / "ws", reference_rpms, jobs=1)
-    db = ws.state_dir / "state.db"
+    ws = example_workspace(tmp_path / "ws", reference_rpms, jobs=1, store_url=store_url)
     proc = subprocess.Popen(
         [ELFORGE, "-q", "run", "-w", str(ws.root)],
         stdout=subprocess.DEVNULL,
@@ -128,30 +147,18 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
     killed_after = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if db.exists():
-            try:
-                with sqlite3.connect(db, timeout=1) as conn:
-                    done = conn.execute(
-                        "SELECT count(DISTINCT subject) FROM stage_runs WHERE subject != '*'"
-                    ).fetchone()[0]
-            except sqlite3.OperationalError:
-                done = 0  # tables not created yet
-            if done >= 1:
-                os.kill(proc.pid, signal.SIGKILL)
-                killed_after = done
-                break
+        done = _count(store_url, DONE_SUBJECTS)
+        if done >= 1:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed_after = done
+            break
         time.sleep(0.02)
     proc.wait()
     if killed_after is None:
         pytest.fail(f"the run ended before it could be killed: {proc.stderr.read()!r}")  # type: ignore[union-attr]
     assert proc.returncode == -signal.SIGKILL
-    with sqlite3.connect(db) as conn:
-        recorded = conn.execute(
-            "SELECT count(DISTINCT subject) FROM stage_runs WHERE subject != '*'"
-        ).fetchone()[0]
-        unfinished = conn.execute(
-            "SELECT count(*) FROM pipeline_runs WHERE finished IS NULL"
-        ).fetchone()[0]
+    recorded = _count(store_url, DONE_SUBJECTS)
+    unfinished = _count(store_url, "SELECT count(*) FROM pipeline_runs WHERE finished IS NULL")
     assert 1 <= recorded < 5, "kill -9 was meant to land mid-run"
     assert unfinished == 1
     # the lock died with the process: the rerun is not refused, and finishes the rest

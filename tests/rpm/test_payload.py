@@ -22,7 +22,8 @@ from rpmcore_builds import (  # noqa: F401
 from rpmcore_samples import PAYLOAD_RPMS, rpm_id
 
 from elforge.errors import FormatError, UnsafePayloadError
-from elforge.rpm.payload import Limits, Member, extract, is_elf, iter_members, symlink_escapes
+from elforge.pathsafe import rooted_target_leaves as symlink_escapes
+from elforge.rpm.payload import Limits, Member, extract, is_elf, iter_members
 from helpers import require_tool
 
 REG, DIR, LNK = stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK
@@ -278,9 +279,12 @@ def test_huge_declared_size(built_rpms: BuiltRpms, tmp_path: Path) -> None:
     with pytest.raises(UnsafePayloadError, match="declared size 4294967295 exceeds the per-file"):
         extract(rpm, tmp_path / "a", limits=Limits(max_file=1 << 30))
     assert not (tmp_path / "a/big").exists()
-    # within the default limits the lie is caught when the data runs out
+    # by default the expansion ratio refuses it at once (87 compressed bytes declaring 4 GiB)
+    with pytest.raises(UnsafePayloadError, match=r"member '\./big': the contents expand past"):
+        extract(rpm, tmp_path / "c")
+    # without a ratio cap, the lie is caught when the data runs out
     with pytest.raises(FormatError, match=r"payload ends inside the data of member '\./big'"):
-        extract(rpm, tmp_path / "b")
+        extract(rpm, tmp_path / "b", limits=Limits(max_ratio=0))
 
 
 @pytest.mark.system

@@ -20,8 +20,8 @@ from cyclonedx.validation.json import JsonStrictValidator
 from importfixtures import Lookaside, mirror_state, serve, tarball
 
 from elforge.errors import FormatError
+from elforge.rpm.verify import check_signature
 from elforge.sources.importer import ImportOptions, checkout_tree, import_package
-from elforge.sources.srpm import check_signature
 from elforge.workspace.config import PackageEntry
 from elforge.workspace.workspace import Workspace
 from helpers import require_tool, run_cli

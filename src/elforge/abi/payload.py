@@ -13,16 +13,28 @@ import stat
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from elforge.errors import FormatError, UnsafePayloadError
+from elforge.errors import FormatError, UnsafePayloadError, shown
 from elforge.rpm import payload as rpm_payload
 from elforge.tarsafe import extract_all
 
 ELF_MAGIC = b"\x7fELF"
-MAX_FILE = 4 << 30
-MAX_TOTAL = 16 << 30
+# An ELF file is read into memory whole (the ELF layer parses it from bytes): cap its size,
+# and let rpm.payload.Limits cap the expansion of RPMs and tarballs, so a bomb of a few
+# hundred KB is refused before it is read.
+MAX_ELF = 1 << 30
+LIMITS = rpm_payload.Limits()
+
+
+def configure_limits(*, max_elf: int, max_ratio: int) -> None:
+    """Set the caps for this process (``abi diff --max-elf-size/--max-ratio``)."""
+    global MAX_ELF, LIMITS
+    MAX_ELF = max_elf
+    LIMITS = replace(LIMITS, max_ratio=max_ratio)
+
+
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst")
 
 
@@ -92,15 +104,27 @@ def _iter_dir(root: Path, elf_data: bool) -> Iterator[Entry]:
             elif elf_data:
                 with full.open("rb") as fh:
                     if fh.read(4) == ELF_MAGIC:
+                        _check_elf_size(rel, st.st_size, root)
                         fh.seek(0)
                         data = fh.read()
             yield Entry(rel, st.st_mode, st.st_size, None, data)
 
 
+def _check_elf_size(name: str, size: int, subject: Path) -> None:
+    if size > MAX_ELF:
+        raise UnsafePayloadError(
+            f"ELF member {shown(name)} is {size} bytes, over the {MAX_ELF}-byte limit",
+            subject=subject,
+        )
+
+
 def _iter_tar(path: Path, elf_data: bool) -> Iterator[Entry]:
+    compressed, total = path.stat().st_size, 0
     try:
         with tarfile.open(path, "r:*") as tar:
             for member in tar:
+                total += max(member.size, 0)
+                LIMITS.check_expansion(member.name, total, compressed, str(path))
                 name = "/" + str(PurePosixPath(member.name.lstrip("./") or "."))
                 if ".." in PurePosixPath(name).parts:
                     raise UnsafePayloadError(f"member {member.name!r} escapes", subject=path)
@@ -114,6 +138,8 @@ def _iter_tar(path: Path, elf_data: bool) -> Iterator[Entry]:
                     fh = tar.extractfile(member)
                     if fh is not None:
                         head = fh.read(4)
+                        if head == ELF_MAGIC:
+                            _check_elf_size(name, member.size, path)
                         if head == ELF_MAGIC or _is_abignore(name, member.size):
                             data = head + fh.read()
                 yield Entry(name, member.mode | stat.S_IFREG, member.size, None, data)
@@ -123,7 +149,7 @@ def _iter_tar(path: Path, elf_data: bool) -> Iterator[Entry]:
 
 def _iter_rpm(path: Path, elf_data: bool) -> Iterator[Entry]:
     """The RPM's files through :mod:`elforge.rpm.payload` (safe, size-capped streaming)."""
-    for member, reader in rpm_payload.iter_members(path):
+    for member, reader in rpm_payload.iter_members(path, limits=LIMITS):
         name = "/" + member.path
         if member.is_link:
             yield Entry(name, member.mode, 0, member.linkto, None)
@@ -136,6 +162,7 @@ def _iter_rpm(path: Path, elf_data: bool) -> Iterator[Entry]:
         elif elf_data and reader is not None and member.size >= 4:
             head = reader.read(4)
             if head == ELF_MAGIC:
+                _check_elf_size(name, member.size, path)
                 data = head + reader.read(member.size - 4)
                 if len(data) != member.size:
                     raise FormatError(f"corrupt payload: member {member.path} is truncated",

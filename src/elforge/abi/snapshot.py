@@ -22,6 +22,7 @@ import createrepo_c as cr
 from elforge.abi.payload import iter_package, package_kind
 from elforge.elf.reader import ElfInfo, Symbol, read_elf
 from elforge.errors import FormatError
+from elforge.quiet import captured_stderr
 
 SNAPSHOT_SCHEMA = "elforge.abi-snapshot/1"
 # bump when the reader or the snapshot content changes: old cache entries are then ignored
@@ -175,7 +176,8 @@ def _dep_str(dep: tuple[Any, ...]) -> str:
 
 def _rpm_metadata(path: Path) -> PackageSnapshot:
     try:
-        pkg = cr.package_from_rpm(str(path), cr.SHA256, None, None, 0)
+        with captured_stderr():  # librpm and GLib print their own lines
+            pkg = cr.package_from_rpm(str(path), cr.SHA256, None, None, 0)
     except Exception as exc:  # createrepo_c raises its own error type with the reason
         raise FormatError(f"not a readable RPM: {exc}", subject=path) from exc
     epoch = pkg.epoch if pkg.epoch and pkg.epoch != "0" else None

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from elforge.elf.reader import Symbol
-from elforge.errors import FormatError
+from elforge.errors import FormatError, format_boundary
 
 # properties that only make sense against DWARF types: such a rule never suppresses ELF facts
 _TYPE_ONLY = {
@@ -204,7 +204,10 @@ def load_suppressions(paths: list[Path], *, default: bool = True) -> Suppression
             text = p.read_text(encoding="utf-8")
         except OSError as exc:
             raise FormatError(f"cannot read suppression file: {exc.strerror}", subject=p) from exc
-        sup.rules.extend(parse_suppressions(text, str(p)))
+        except UnicodeDecodeError as exc:
+            raise FormatError(f"not valid UTF-8 (byte {exc.start})", subject=p) from None
+        with format_boundary(p, "suppression file"):
+            sup.rules.extend(parse_suppressions(text, str(p)))
         sup.files.append(p)
     return sup
 

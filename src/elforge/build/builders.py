@@ -24,6 +24,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -170,23 +171,33 @@ def build_input(tree: Path, name: str, opts: BuildOptions, *, commit: str | None
     }
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    # If the process that started the build is killed (kill -9), take the build down too,
-    # so a crashed run leaves no builder writing into the workspace.
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# The build runs under this guardian shell, which leads the build's own process group. When
+# the worker that started it dies (kill -9 of the run included), the kernel sends the guardian
+# SIGTERM (parent-death signal), and it takes the whole group down: rpmbuild and every script,
+# compiler or sleep it started, which a parent-death signal on rpmbuild alone would orphan.
+GUARDIAN = 'trap "kill -s KILL 0" TERM; "$@" & wait $!'
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    def _in_child() -> None:  # pragma: no cover - runs in the child between fork and exec
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return _in_child
 
 
 def _run_logged(argv: list[str], log: Any, timeout: float, cwd: Path | None = None) -> int:
     log.write(f"$ {shlex.join(argv)}\n")
     log.flush()
     proc = LoggedPopen(
-        argv,
+        ["/bin/sh", "-c", GUARDIAN, "elforge-build", *argv],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=cwd,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=_die_with_parent(os.getpid()),
     )
     try:
         return proc.wait(timeout=timeout)

@@ -17,7 +17,7 @@ from elforge.abi.compare import (
 )
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.snapshot import SnapshotCache, default_cache_dir
-from elforge.cli.common import FormatOption, OutputOption, emit, progress
+from elforge.cli.common import FormatOption, MaxRatioOption, OutputOption, emit, progress
 from elforge.report.render import OutputFormat
 
 app = typer.Typer(
@@ -106,11 +106,19 @@ def diff(
     types: TypesOption = "auto",
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
+    max_elf_size: Annotated[
+        int,
+        typer.Option("--max-elf-size", min=1, help="Largest ELF file read (bytes; 1 GiB)."),
+    ] = 1 << 30,
+    max_ratio: MaxRatioOption = 200,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Compare the ABI of two packages. Exit bits: 1 error, 2 usage, 4 ABI change, 8
     incompatible change, 16 findings to verify, 32 package-layer change."""
+    from elforge.abi.payload import configure_limits
+
+    configure_limits(max_elf=max_elf_size, max_ratio=max_ratio)
     _check_types(types)
     for p in (old, new):
         if not p.exists():

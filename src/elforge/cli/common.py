@@ -42,6 +42,15 @@ OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write the report to FILE instead of standard output."),
 ]
+MaxRatioOption = Annotated[
+    int,
+    typer.Option(
+        "--max-ratio",
+        min=0,
+        help="Decompression-bomb cap: most uncompressed bytes per compressed byte, past 64 MiB "
+        "(0: no ratio cap).",
+    ),
+]
 
 
 def emit(doc: ReportDocument, fmt: OutputFormat, output: Path | None) -> None:

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 from elforge import __version__
 from elforge.cli.common import OPTIONS, stderr
 from elforge.cli.helptext import readable_help
-from elforge.errors import ElforgeError
+from elforge.errors import ElforgeError, bounded
 from elforge.logs import configure_logging, level_for
 
 # Command name -> (module, attribute). Modules load only when their command runs (or for
@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         else:
             stderr.print(
-                f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+                f"error: {type(exc).__name__}: {bounded(str(exc), 300)} "
+                "(rerun with --debug for the traceback)",
                 markup=False,
                 style="red",
             )

@@ -73,14 +73,25 @@ def diff(
     reference: Annotated[str, typer.Argument(help="Reference repository (path or URL).")],
     candidate: Annotated[str, typer.Argument(help="Rebuild repository (path or URL).")],
     cache_dir: CacheOption = None,
+    reference_key: Annotated[
+        Path | None,
+        typer.Option("--reference-key", help="Key file: REFERENCE's repomd.xml.asc must verify."),
+    ] = None,
+    candidate_key: Annotated[
+        Path | None,
+        typer.Option("--candidate-key", help="Key file: CANDIDATE's repomd.xml.asc must verify."),
+    ] = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Distribution parity: identical, modified, newer, older, missing and extra packages.
     Exit 0 when nothing is missing, 8 when a reference package is missing or lost a soname."""
     from elforge.repo.diff import diff_repos
+    from elforge.rpm.repodata import Repository
 
-    result = diff_repos(reference, candidate, cache_dir=cache_dir)
+    ref = Repository(reference, cache_dir=cache_dir, key=reference_key)
+    cand = Repository(candidate, cache_dir=cache_dir, key=candidate_key)
+    result = diff_repos(ref, cand, cache_dir=cache_dir)
     emit(result.to_document(), fmt, output)
     for error in result.filelists_errors:
         info(f"filelists unreadable, file requirements compared on primary only: {error}")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
+from elforge.cli.common import FormatOption, MaxRatioOption, OutputOption, emit, info, progress
 from elforge.errors import ElforgeError
 from elforge.progress import tracked
 from elforge.report.render import OutputFormat
@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 # The format modules (createrepo_c, zstandard) are imported when a command runs, not when
 # the CLI starts: every other command (vercmp --batch above all) pays for start-up.
 
+KeyringOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keyring",
+        help="Also check the OpenPGP signature against the keys in this file (armored).",
+    ),
+]
+
 app = typer.Typer(
     help="Read RPM headers and extract payloads.",
     no_args_is_help=True,
@@ -30,22 +38,28 @@ app = typer.Typer(
 @app.command("info")
 def info_cmd(
     files: Annotated[list[Path], typer.Argument(help="RPM files to read.")],
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Show RPM headers: label, dependencies, files, changelog, signer, compressor.
 
-    The JSON form has schema elforge.rpm-info/1. Unreadable files are reported and the
-    others still read; the exit code is then 1.
+    Each package's header and payload digests are checked (and with --keyring its
+    signature): an RPM changed after it was built or signed is an error. The JSON form has
+    schema elforge.rpm-info/1. Unreadable files are reported and the others still read; the
+    exit code is then 1.
     """
     from elforge.report.rpm_info import rpm_info_document
     from elforge.rpm.header import read_header
+    from elforge.rpm.verify import verify_rpm
 
     headers: list[RpmHeader] = []
     errors: list[tuple[Path, str]] = []
     for path in tracked(files, progress(), "reading headers"):
         try:
-            headers.append(read_header(path, digest=True))
+            header = read_header(path, digest=True)
+            verify_rpm(path, keyring)
+            headers.append(header)
         except ElforgeError as exc:
             errors.append((path, exc.problem))
     emit(rpm_info_document(headers, errors), fmt, output)
@@ -66,16 +80,27 @@ def extract_cmd(
         list[str] | None,
         typer.Option("--member", "-m", help="Only members matching this glob (repeatable)."),
     ] = None,
+    max_total: Annotated[
+        int,
+        typer.Option("--max-total", min=1, help="Most bytes the payload may expand to."),
+    ] = 4 << 30,
+    max_ratio: MaxRatioOption = 200,
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Extract the payload into DEST, refusing anything that would escape it.
 
     Paths are relative to DEST (rpm's ./ prefix removed); --member globs match them with or
-    without a leading '/'. Setuid/setgid bits are dropped. JSON schema: elforge.rpm-extract/1.
+    without a leading '/'. Setuid/setgid bits are dropped. A payload that expands past
+    --max-total or --max-ratio (a decompression bomb) is refused before its data is written.
+    JSON schema: elforge.rpm-extract/1.
     """
     from elforge.report.rpm_info import rpm_extract_document
-    from elforge.rpm.payload import extract, is_elf
+    from elforge.rpm.payload import Limits, extract, is_elf
+    from elforge.rpm.verify import verify_rpm
+
+    verify_rpm(rpm, keyring)  # digests (and signature) before a byte is written
 
     patterns = [p.lstrip("/") for p in member or []]
 
@@ -87,6 +112,7 @@ def extract_cmd(
         dest,
         select=chosen if patterns else None,
         select_content=is_elf if elf_only else None,
+        limits=Limits(max_total=max_total, max_ratio=max_ratio),
         progress=progress(),
     )
     emit(rpm_extract_document(rpm, dest, members), fmt, output)

@@ -31,7 +31,7 @@ def _persist(workspace: Path | None, feeds: list[Feed], first_seen: FirstSeen | 
     if workspace is None:
         return
     from elforge.security.persist import save_advisories
-    from elforge.store.db import open_store
+    from elforge.store.db import masked_url, open_store
     from elforge.workspace.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -43,7 +43,26 @@ def _persist(workspace: Path | None, feeds: list[Feed], first_seen: FirstSeen | 
         )
     finally:
         store.close()
-    info(f"stored {n} advisories in {ws.store_url}")
+    info(f"stored {n} advisories in {masked_url(ws.store_url)}")
+
+
+def _load_readable(sources: list[Path]) -> Feed:
+    """Each source's advisories; a source of which no file could be read is an error, not
+    an empty feed (an unreadable reference must not pass as "no CVEs")."""
+    from elforge.errors import FormatError
+    from elforge.security.sources import load_source
+
+    merged = Feed(source=", ".join(str(s) for s in sources))
+    for src in sources:
+        feed = load_source(src, progress=progress())
+        if feed.errors and not feed.advisories and not feed.statements:
+            raise FormatError(
+                f"nothing could be read: {len(feed.errors)} unreadable file(s), the first: "
+                f"{feed.errors[0]}",
+                subject=src,
+            )
+        merged.extend(feed)
+    return merged
 
 
 def _persist_parity(
@@ -110,8 +129,8 @@ def parity(
     from elforge.security.parity import compute_parity, parity_document
     from elforge.security.shipped import load_shipped
 
-    ref_feed = load_sources(reference, progress=progress())
-    rebuild_feed = load_sources(rebuild, progress=progress())
+    ref_feed = _load_readable(reference)
+    rebuild_feed = _load_readable(rebuild)
     _report_errors(ref_feed)
     _report_errors(rebuild_feed)
     shipped = load_shipped(repo) if repo else None
@@ -193,7 +212,7 @@ def lag(
         raise typer.BadParameter("give --rebuild SRC, or --own with --workspace")
     if first_seen_csv is not None and git is not None:
         raise typer.BadParameter("give --first-seen or --git, not both")
-    feed = load_sources([rebuild], progress=progress())
+    feed = _load_readable([rebuild])
     _report_errors(feed)
     if first_seen_csv is not None:
         first_seen = read_first_seen_csv(first_seen_csv)
@@ -206,7 +225,7 @@ def lag(
             "no first-seen times: give --first-seen CSV or --git REPO (or a git --rebuild)",
             subject=rebuild,
         )
-    ref_feed = load_sources(reference, progress=progress()) if reference else None
+    ref_feed = _load_readable(reference) if reference else None
     if ref_feed is not None:
         _report_errors(ref_feed)
     report = compute_lag(
@@ -265,7 +284,7 @@ def export(
 
     if updateinfo is None and osv_dir is None:
         raise typer.BadParameter("give --updateinfo FILE and/or --osv DIR")
-    feed = load_sources(rebuild, progress=progress())
+    feed = _load_readable(rebuild)
     _report_errors(feed)
     result = export_advisories(
         feed.advisories.values(), updateinfo=updateinfo, osv_dir=osv_dir, ecosystem=ecosystem

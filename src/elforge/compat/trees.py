@@ -14,12 +14,13 @@ import os
 import posixpath
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from elforge.compat.platform import arch_of, e_flags
 from elforge.elf.reader import ELF_MAGIC, ElfInfo, read_elf
-from elforge.errors import FormatError, UnsafePayloadError
+from elforge.errors import FormatError, UnsafePayloadError, bounded
 from elforge.rpm.header import read_header
 from elforge.rpm.payload import iter_members
 
@@ -248,8 +249,8 @@ def read_wheel(path: Path) -> Tree:
                     if fh.read(4) != ELF_MAGIC:
                         continue
                     data = ELF_MAGIC + fh.read()
-            except (OSError, zipfile.BadZipFile, ValueError) as exc:
-                tree.errors.append((rel, f"cannot read member: {exc}"))
+            except (OSError, zipfile.BadZipFile, ValueError, EOFError, zlib.error) as exc:
+                tree.errors.append((rel, f"cannot read member: {bounded(str(exc), 160)}"))
                 continue
             tree.add_elf(rel, data)
     return tree

@@ -9,6 +9,7 @@ path (same host, or a shared file system).
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
@@ -20,6 +21,14 @@ from elforge.logs import current_level
 
 Task = Callable[[PackageSpec], PackageResult]
 Yielded = tuple[PackageSpec, PackageResult | BaseException]
+
+
+def _die_with_coordinator(coordinator: int, log_level: int) -> None:  # pragma: no cover
+    """Log like the coordinator, arm the parent-death signal, then catch a coordinator that
+    died before it was armed (runs in the pool's workers)."""
+    worker_init(log_level)
+    if os.getppid() != coordinator:
+        os._exit(1)
 
 
 class Executor(Protocol):
@@ -43,8 +52,8 @@ class LocalExecutor:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=worker_init,
-                initargs=(current_level(),),
+                initializer=_die_with_coordinator,
+                initargs=(os.getpid(), current_level()),
             )
         pending: dict[Future[PackageResult], PackageSpec] = {
             self._pool.submit(fn, item): item for item in items

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from elforge.errors import ConfigError
+from elforge.errors import ConfigError, FormatError, bounded, shown
+from elforge.yamlsafe import load_no_alias
 
 Category = Literal["branding", "certificates", "os-detection", "arch-enablement", "bugfix", "other"]
 
@@ -46,9 +46,9 @@ class Expect:
         if m := _RANGE.match(value):
             low, high = int(m[1]), int(m[2])
             if low > high:
-                raise ValueError(f"empty range {value!r}")
+                raise ValueError(f"empty range {shown(value)}")
             return cls(low, high)
-        raise ValueError(f"expect must be N, '>=N' or 'A..B', got {value!r}")
+        raise ValueError(f"expect must be N, '>=N' or 'A..B', got {shown(value)}")
 
     def accepts(self, n: int) -> bool:
         return n >= self.low and (self.high is None or n <= self.high)
@@ -348,7 +348,7 @@ def explain_action_error(exc: ValidationError, index: int, action: Any) -> str:
         key = ".".join(loc) or "action"
         if err["type"] == "union_tag_invalid":
             parts.append(
-                f"unknown action {err.get('input', {}).get('action')!r}"
+                f"unknown action {shown(err.get('input', {}).get('action'))}"
                 f" (known: {', '.join(ACTION_NAMES)})"
                 if isinstance(err.get("input"), dict)
                 else f"unknown action (known: {', '.join(ACTION_NAMES)})"
@@ -360,7 +360,7 @@ def explain_action_error(exc: ValidationError, index: int, action: Any) -> str:
         elif err["type"] == "missing":
             parts.append(f"missing key '{key}'")
         else:
-            parts.append(f"key '{key}': {err['msg']} (got {err.get('input')!r})")
+            parts.append(f"key '{key}': {bounded(err['msg'])} (got {shown(err.get('input'))})")
     return f"{label}: " + "; ".join(parts)
 
 
@@ -390,11 +390,11 @@ def build_config(data: Any, *, path: Path, base_dir: Path, fmt: str = "elforge")
             raise ConfigError(explain_action_error(exc, index, raw), subject=path) from None
     package = data.get("package")
     if package is not None and not isinstance(package, str):
-        raise ConfigError(f"key 'package': expected a string, got {package!r}", subject=path)
+        raise ConfigError(f"key 'package': expected a string, got {shown(package)}", subject=path)
     allow = data.get("allow_scripts", False)
     if not isinstance(allow, bool):
         raise ConfigError(
-            f"key 'allow_scripts': expected true or false, got {allow!r}", subject=path
+            f"key 'allow_scripts': expected true or false, got {shown(allow)}", subject=path
         )
     for index, action in enumerate(actions):
         if isinstance(action, Replace) and action.regex:
@@ -442,9 +442,9 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError:
         raise ConfigError("not UTF-8 text", subject=path) from None
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}".replace("\n", " "), subject=path) from None
+        return load_no_alias(text, subject=path)
+    except FormatError as exc:
+        raise ConfigError(exc.problem, subject=path) from None
 
 
 def load_native(path: Path) -> PatchConfig:

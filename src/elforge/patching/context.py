@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from elforge import pathsafe
 from elforge.errors import ConfigError, ElforgeError
 from elforge.patching.spec import find_spec, sources_dir
 
@@ -61,20 +62,22 @@ class ActionContext:
 
     @property
     def spec(self) -> Path:
-        return find_spec(self.tree)
+        spec = find_spec(self.tree)
+        return pathsafe.inside(self.tree, self.rel(spec))  # never a link out of the tree
 
     @property
     def sources(self) -> Path:
-        return sources_dir(self.tree)
+        return pathsafe.inside(self.tree, self.rel(sources_dir(self.tree)))
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.tree).as_posix()
 
     def tree_files(self) -> list[str]:
+        """The tree's regular files; links are data, never a target for an action."""
         out = []
-        for p in sorted(self.tree.rglob("*")):
+        for p in pathsafe.regular_files(self.tree):
             rel = p.relative_to(self.tree)
-            if p.is_file() and rel.parts[0] != ".git":
+            if rel.parts[0] != ".git":
                 out.append(rel.as_posix())
         return out
 
@@ -101,11 +104,11 @@ class ActionContext:
     def find_in_tree(self, name: str) -> Path | None:
         """A tree file by relative path, or by file name (sources dir first)."""
         safe_relative(name, what="file")
-        direct = self.tree / name
-        if direct.is_file():
+        direct = pathsafe.inside(self.tree, name)
+        if pathsafe.is_regular(direct):
             return direct
-        in_sources = self.sources / name
-        if in_sources.is_file():
+        in_sources = pathsafe.inside(self.sources, name, subject=self.tree)
+        if pathsafe.is_regular(in_sources):
             return in_sources
         base = name.rsplit("/", 1)[-1]
         hits = [f for f in self.tree_files() if f.rsplit("/", 1)[-1] == base]
@@ -132,10 +135,18 @@ class ActionContext:
     def config_file(self, rel: str, *, what: str) -> Path:
         """A file shipped with the config (patch, source, script), refused outside its folder."""
         safe_relative(rel, what=what)
-        path = self.base_dir / rel
-        if not path.is_file():
+        path = pathsafe.inside(self.base_dir, rel)  # config files are never read through links
+        if not pathsafe.is_regular(path):
             raise ConfigError(f"{what} '{rel}' not found next to the config", subject=path)
         return path
+
+    def config_bytes(self, rel: str, *, what: str) -> bytes:
+        """A config file's content, read without following a link swapped in meanwhile."""
+        return pathsafe.read_nofollow(self.config_file(rel, what=what))
+
+    def write(self, path: Path, data: bytes) -> Path:
+        """Write a file of the tree (``path`` under it); links on the way are refused."""
+        return pathsafe.write_bytes(self.tree, self.rel(path), data)
 
 
 def safe_relative(rel: str, *, what: str) -> PurePosixPath:

@@ -6,9 +6,18 @@ import re
 import tempfile
 from pathlib import Path
 
+from elforge import pathsafe
+from elforge.errors import ConfigError
 from elforge.patching.config import ApplyDiff
 from elforge.patching.context import ActionContext, Drift, Step
-from elforge.patching.diffs import check_paths, failure_excerpt, run_patch, stripped
+from elforge.patching.diffs import (
+    FilePatch,
+    check_paths,
+    created_links,
+    failure_excerpt,
+    run_patch,
+    stripped,
+)
 from elforge.patching.drift import nearest_name
 
 _HEADER = re.compile(r"^(---|\+\+\+) (\S+)(.*)$")
@@ -28,12 +37,28 @@ def with_sources_prefix(text: str, strip: int) -> str:
     return "\n".join(out)
 
 
+def _refuse_escapes(src: Path, text: str, files: list[FilePatch], strip: int, tree: Path) -> None:
+    """No file reached through a link, and no new link that points out of the tree."""
+    for fp in files:
+        for raw in (fp.old, fp.new):
+            if name := stripped(raw, strip):
+                pathsafe.inside(tree, name, subject=src)
+    for name, target in created_links(text, files, strip):
+        if pathsafe.link_leaves(tree, tree / name, target):
+            raise ConfigError(
+                f"creates the symbolic link {pathsafe.shown(name)} -> "
+                f"{pathsafe.shown(target)}, which leaves the tree",
+                subject=src,
+            )
+
+
 def run_apply_diff(action: ApplyDiff, ctx: ActionContext) -> Step:
     src = ctx.config_file(action.diff, what="diff")
-    text = src.read_text(encoding="utf-8", errors="surrogateescape")
+    text = ctx.config_bytes(action.diff, what="diff").decode("utf-8", errors="surrogateescape")
     if action.sources_prefix:
         text = with_sources_prefix(text, action.strip)
     files = check_paths(src, text, action.strip)
+    _refuse_escapes(src, text, files, action.strip, ctx.tree)
     with tempfile.TemporaryDirectory(prefix="elforge-diff-") as tmp:
         diff = Path(tmp) / "change.diff"
         diff.write_text(text, encoding="utf-8", errors="surrogateescape")

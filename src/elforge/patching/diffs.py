@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from elforge.errors import ConfigError, ToolError
 from elforge.patching.drift import nearest_match
 from elforge.proc import run_command
+from elforge.pathsafe import is_regular
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _FAILED = re.compile(r"Hunk #(\d+) FAILED")
@@ -106,6 +107,28 @@ def check_paths(path: Path, text: str, strip: int) -> list[FilePatch]:
     return files
 
 
+_GIT_HEADER = re.compile(r"^diff --git (\S+) (\S+)$")
+LINK_MODES = ("new file mode 120000", "new mode 120000")
+
+
+def created_links(text: str, files: list[FilePatch], strip: int) -> list[tuple[str, str]]:
+    """(link name, target) for each symbolic link a git-style diff creates."""
+    marked: set[str] = set()
+    current = None
+    for line in text.splitlines():
+        if m := _GIT_HEADER.match(line):
+            current = m[2]
+        elif line.strip() in LINK_MODES and current is not None:
+            marked.add(current)
+    out = []
+    for fp in files:
+        name = stripped(fp.new, strip)
+        if fp.new in marked and name:
+            added = [x[1:] for h in fp.hunks for x in h.lines if x.startswith("+")]
+            out.append((name, added[0] if added else ""))
+    return out
+
+
 def run_patch(diff: Path, cwd: Path, strip: int, *, dry_run: bool) -> tuple[bool, str]:
     cmd = [
         "patch",
@@ -146,7 +169,7 @@ def failure_excerpt(
                     target = base / current
                     text = (
                         target.read_text(encoding="utf-8", errors="replace")
-                        if target.is_file()
+                        if is_regular(target)
                         else ""
                     )
                     wanted = hunk.old_text

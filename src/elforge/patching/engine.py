@@ -8,6 +8,7 @@ keeps its upstream state and the failure is reported, not half-applied.
 from __future__ import annotations
 
 import filecmp
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -79,17 +80,24 @@ def sync_back(work: Path, tree: Path) -> None:
         if p.is_dir() and not p.is_symlink():
             if not twin.is_dir():
                 shutil.rmtree(p)
-        elif not (twin.exists() or twin.is_symlink()):
+        elif not os.path.lexists(twin):
             p.unlink()
     for p in sorted(work.rglob("*")):
         rel = p.relative_to(work)
         dest = tree / rel
         if p.is_dir() and not p.is_symlink():
             dest.mkdir(exist_ok=True)
-        elif not dest.exists() or not filecmp.cmp(p, dest, shallow=False):
-            if dest.is_symlink() or dest.exists():
+        elif not _same_entry(p, dest):
+            if os.path.lexists(dest):
                 dest.unlink()
             shutil.copy2(p, dest, follow_symlinks=False)
+
+
+def _same_entry(a: Path, b: Path) -> bool:
+    """Same link text, or same regular content; links are compared as links, never followed."""
+    if a.is_symlink() or b.is_symlink():
+        return a.is_symlink() and b.is_symlink() and os.readlink(a) == os.readlink(b)
+    return b.is_file() and filecmp.cmp(a, b, shallow=False)
 
 
 def apply_config(

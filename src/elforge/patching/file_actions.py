@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import re
-import shutil
 import tarfile
 from pathlib import Path
 
+from elforge import pathsafe
 from elforge.errors import ConfigError
 from elforge.patching import lookaside
 from elforge.patching.config import (
@@ -39,9 +40,7 @@ from elforge.patching.spec import (
 def _copy_in(ctx: ActionContext, src: Path, name: str) -> Path:
     safe_relative(name, what="target name")
     dest = ctx.sources / name.rsplit("/", 1)[-1]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dest)
-    return dest
+    return ctx.write(dest, pathsafe.read_nofollow(src))
 
 
 def _in_tree(ctx: ActionContext, name: str) -> Path:
@@ -62,10 +61,10 @@ def run_add_patch(action: AddPatch, ctx: ActionContext, index: int) -> Step:
         step = Step(changed=1)
     else:
         src = ctx.config_file(action.patch, what="patch")
-        check_paths(src, src.read_text(encoding="utf-8", errors="replace"), action.strip)
+        check_paths(src, pathsafe.read_nofollow(src).decode(errors="replace"), action.strip)
         dest = _copy_in(ctx, src, action.name or src.name)
         step = Step(changed=1, files=[ctx.rel(dest)])
-    check_paths(dest, dest.read_text(encoding="utf-8", errors="replace"), action.strip)
+    check_paths(dest, pathsafe.read_nofollow(dest).decode(errors="replace"), action.strip)
     if action.spec:
         spec = ctx.spec
         lines, nl = read_lines(spec)
@@ -160,11 +159,11 @@ def run_replace_source(action: ReplaceSource, ctx: ActionContext) -> Step:
             nearest=nearest_name(action.file, ctx.tree_files()),
         )
     if action.with_file is not None:
-        shutil.copyfile(ctx.config_file(action.with_file, what="replacement"), path)
+        ctx.write(path, ctx.config_bytes(action.with_file, what="replacement"))
     elif action.with_lookaside is not None:
-        shutil.copyfile(ctx.blob(action.with_lookaside), path)
+        ctx.write(path, ctx.blob(action.with_lookaside).read_bytes())
     else:
-        path.write_text(action.with_inline or "", encoding="utf-8")
+        ctx.write(path, (action.with_inline or "").encode())
     step = Step(changed=1, files=[ctx.rel(path)])
     if lookaside.find(ctx.tree, path.name) is not None:
         lookaside.record(ctx.tree, ctx.rel(path), path)
@@ -213,15 +212,14 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
     if meta is None:
         raise ConfigError("the tree has no lookaside metadata file (sources or .NAME.metadata)")
     paths = _lookaside_inputs(action, ctx)
-    store = ctx.tree / ".elforge-lookaside"
+    store = pathsafe.inside(ctx.tree, ".elforge-lookaside")
     store.mkdir(exist_ok=True)
     step = Step()
     if action.tar:
         if not action.archive_name:
             raise ConfigError("lookaside with tar needs archive_name")
-        archive = ctx.sources / action.archive_name
         base = ctx.base_dir if action.from_patch_tree else ctx.sources
-        archive.write_bytes(_deterministic_tar(paths, base))
+        archive = ctx.write(ctx.sources / action.archive_name, _deterministic_tar(paths, base))
         for p in paths if not (action.keep_files or action.from_patch_tree) else []:
             p.unlink()
             step.files.append(ctx.rel(p))
@@ -229,12 +227,11 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
     elif action.from_patch_tree:  # srpmproc copies them into SOURCES/ first
         copies = []
         for p in paths:
-            copies.append(ctx.sources / p.name)
-            shutil.copyfile(p, copies[-1])
+            copies.append(ctx.write(ctx.sources / p.name, pathsafe.read_nofollow(p)))
         paths = copies
     for p in paths:
         lookaside.record(ctx.tree, ctx.rel(p), p)
-        shutil.move(str(p), store / p.name)
+        os.replace(p, pathsafe.inside(store, p.name, subject=ctx.tree))
         step.files.append(ctx.rel(p))
         step.changed += 1
     step.files.append(ctx.rel(meta))

@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from elforge.errors import ConfigError
+from elforge.errors import ConfigError, format_boundary
 from elforge.patching.autopatch import load_autopatch, looks_like_autopatch
 from elforge.patching.config import PatchConfig, build_config, load_yaml
 from elforge.patching.srpmproc import is_patch_repo, load_srpmproc
@@ -114,6 +114,11 @@ def load_config(
         return None
     where, detected = found
     fmt = detected if config_format == "auto" else config_format
+    with format_boundary(where, f"{fmt} config"):
+        return _load_as(where, fmt, release)
+
+
+def _load_as(where: Path, fmt: str, release: str | None) -> PatchConfig:
     if fmt == "srpmproc":
         return load_srpmproc(where, release=release)
     if where.is_dir():

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elforge.errors import FormatError
+from elforge.pathsafe import is_regular, write_nofollow
 
 _TAGGED = re.compile(r"^(?P<algo>[A-Z0-9]+) \((?P<name>.+)\) = (?P<hex>[0-9a-fA-F]+)$")
 _PLAIN = re.compile(r"^(?P<hex>[0-9a-fA-F]+)\s+(?P<name>\S.*)$")
@@ -38,9 +39,9 @@ class LookasideEntry:
 
 def metadata_file(tree: Path) -> Path | None:
     """The tree's lookaside metadata file, if it has one."""
-    if (tree / "sources").is_file():
+    if is_regular(tree / "sources"):
         return tree / "sources"
-    found = sorted(tree.glob(".*.metadata"))
+    found = sorted(p for p in tree.glob(".*.metadata") if is_regular(p))
     return found[0] if found else None
 
 
@@ -62,7 +63,7 @@ def parse(path: Path) -> list[LookasideEntry]:
 
 
 def write(path: Path, entries: list[LookasideEntry]) -> None:
-    path.write_text("".join(e.render() + "\n" for e in entries), encoding="utf-8")
+    write_nofollow(path, "".join(e.render() + "\n" for e in entries).encode())
 
 
 def digest(path: Path, algo: str) -> str:

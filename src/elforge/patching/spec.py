@@ -13,6 +13,7 @@ from pathlib import Path
 
 from elforge.errors import FormatError, ToolError
 from elforge.proc import run_command
+from elforge.pathsafe import read_nofollow, write_nofollow
 
 SECTION_NAMES = (
     "package",
@@ -74,13 +75,13 @@ def sources_dir(tree: Path) -> Path:
 
 def read_lines(path: Path) -> tuple[list[str], bool]:
     """A text file as lines, and whether it ended with a newline."""
-    text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    text = read_nofollow(path).decode("utf-8", errors="surrogateescape")
     return text.split("\n")[:-1] if text.endswith("\n") else text.split("\n"), text.endswith("\n")
 
 
 def write_lines(path: Path, lines: list[str], trailing_newline: bool = True) -> None:
     text = "\n".join(lines) + ("\n" if trailing_newline else "")
-    path.write_text(text, encoding="utf-8", errors="surrogateescape")
+    write_nofollow(path, text.encode("utf-8", errors="surrogateescape"))
 
 
 def is_comment(line: str) -> bool:

@@ -25,6 +25,7 @@ from typing import Any
 import createrepo_c as cr
 
 from elforge.errors import FormatError
+from elforge.quiet import captured_stderr
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.signature import signature_key_id
 from elforge.rpm.structure import Header, file_paths, read_structure, sniff_compressor
@@ -273,14 +274,15 @@ def read_header(path: Path, *, digest: bool = False) -> RpmHeader:
     structure = read_structure(path)
     header = structure.header
     try:
-        pkg = cr.package_from_rpm(
-            str(path),
-            checksum_type=cr.SHA256,
-            changelog_limit=0,
-            header_reading_flags=cr.HDRR_NOFILEDIGESTS,
-        )
+        with captured_stderr():  # librpm and GLib print their own lines
+            pkg = cr.package_from_rpm(
+                str(path),
+                checksum_type=cr.SHA256,
+                changelog_limit=0,
+                header_reading_flags=cr.HDRR_NOFILEDIGESTS,
+            )
     except Exception as exc:  # createrepo_c raises its own error type for every failure
-        raise FormatError(f"createrepo_c cannot read the header: {exc}", subject=path) from exc
+        raise FormatError(f"createrepo_c cannot read the header: {exc}", subject=path) from None
     is_source = structure.lead.is_source or not pkg.rpm_sourcerpm
     try:
         epoch = int(pkg.epoch or 0)

@@ -19,6 +19,7 @@ import zstandard
 from elforge.errors import FormatError
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.remote import open_decompressed
+from elforge.yamlsafe import has_alias, yaml_problem
 
 try:
     _Loader: Any = yaml.CBaseLoader
@@ -186,12 +187,11 @@ def parse_modules_yaml(text: str | bytes, *, subject: str | Path = "modules.yaml
     streams: list[ModuleStream] = []
     defaults: dict[str, ModuleDefaults] = {}
     try:
+        if (line := has_alias(text)) is not None:  # an alias bomb expands on first walk
+            raise FormatError(f"YAML alias at line {line}: not allowed", subject=subject)
         documents = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise FormatError(f"not valid YAML{where}: {problem}", subject=subject) from None
+        raise FormatError(yaml_problem(exc), subject=subject) from None
     for number, doc in enumerate(documents, 1):
         if doc is None:
             continue

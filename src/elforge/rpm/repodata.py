@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import createrepo_c as cr
 
-from elforge.errors import ChecksumError, FetchError, FormatError
+from elforge.errors import ChecksumError, FetchError, FormatError, bounded, shown
+from elforge.quiet import captured_stderr
 from elforge.rpm import remote
 from elforge.rpm.header import Dependency
 from elforge.rpm.modules import ModuleIndex, read_modules
@@ -127,17 +129,41 @@ class _DepCache:
     def __init__(self) -> None:
         self._cache: dict[tuple[Any, ...], Dependency] = {}
 
-    def convert(self, entries: list[tuple[Any, ...]]) -> tuple[Dependency, ...]:
+    def convert(self, entries: list[tuple[Any, ...]], subject: str) -> tuple[Dependency, ...]:
         out = []
         cache = self._cache
         for entry in entries:
             dep = cache.get(entry)
             if dep is None:
                 name, flags, epoch, version, release, pre = entry
+                if flags not in DEP_FLAGS:
+                    raise FormatError(
+                        f"dependency {shown(name)}: flags={shown(flags)} is not one of "
+                        "EQ, LT, LE, GT, GE",
+                        subject=subject,
+                    )
                 dep = Dependency(name, flags or None, _evr(epoch, version, release), bool(pre))
                 cache[entry] = dep
             out.append(dep)
         return tuple(out)
+
+
+DEP_FLAGS = frozenset({None, "", "EQ", "LT", "LE", "GT", "GE"})
+
+
+@contextmanager
+def _createrepo(subject: str | Path, what: str) -> Iterator[None]:
+    """A createrepo_c parser call: its GLib warnings kept off the terminal (they are several
+    lines per problem), its failure one FormatError naming the file."""
+    with captured_stderr():
+        try:
+            yield
+        except (cr.CreaterepoCError, OSError) as exc:
+            problem = bounded(str(exc).strip(), 300)
+            raise FormatError(f"{what}: {problem}", subject=subject) from None
+        except UnicodeDecodeError as exc:
+            problem = f"not valid UTF-8 (byte {exc.start})"
+            raise FormatError(f"{what}: {problem}", subject=subject) from None
 
 
 def _to_repo_package(pkg: Any, deps: _DepCache, subject: str) -> RepoPackage:
@@ -158,14 +184,14 @@ def _to_repo_package(pkg: Any, deps: _DepCache, subject: str) -> RepoPackage:
         size_package=int(pkg.size_package or 0),
         sourcerpm=pkg.rpm_sourcerpm or None,
         summary=pkg.summary or "",
-        provides=deps.convert(pkg.provides),
-        requires=deps.convert(pkg.requires),
-        conflicts=deps.convert(pkg.conflicts),
-        obsoletes=deps.convert(pkg.obsoletes),
-        recommends=deps.convert(pkg.recommends),
-        suggests=deps.convert(pkg.suggests),
-        supplements=deps.convert(pkg.supplements),
-        enhances=deps.convert(pkg.enhances),
+        provides=deps.convert(pkg.provides, subject),
+        requires=deps.convert(pkg.requires, subject),
+        conflicts=deps.convert(pkg.conflicts, subject),
+        obsoletes=deps.convert(pkg.obsoletes, subject),
+        recommends=deps.convert(pkg.recommends, subject),
+        suggests=deps.convert(pkg.suggests, subject),
+        supplements=deps.convert(pkg.supplements, subject),
+        enhances=deps.convert(pkg.enhances, subject),
         files=files,
     )
 
@@ -173,13 +199,18 @@ def _to_repo_package(pkg: Any, deps: _DepCache, subject: str) -> RepoPackage:
 def parse_repomd(path: Path, *, subject: str | Path | None = None) -> Repomd:
     """Read repomd.xml; FormatError naming the file when it is not valid repomd XML."""
     repomd = cr.Repomd()
-    try:
+    with _createrepo(subject or path, "not a valid repomd.xml"):
         cr.xml_parse_repomd(str(path), repomd, lambda *_a: True)
-    except (cr.CreaterepoCError, OSError) as exc:
-        raise FormatError(
-            f"not a valid repomd.xml: {str(exc).strip()}", subject=subject or path
-        ) from None
-    records = tuple(
+        records = _records(repomd)
+    for rec in records:
+        if not rec.location_href:
+            raise FormatError(f"record {rec.type!r} has no location", subject=subject or path)
+    with _createrepo(subject or path, "not a valid repomd.xml"):
+        return Repomd(repomd.revision or None, tuple(repomd.distro_tags), records)
+
+
+def _records(repomd: Any) -> tuple[RepomdRecord, ...]:
+    return tuple(
         RepomdRecord(
             type=r.type,
             location_href=r.location_href,
@@ -193,10 +224,6 @@ def parse_repomd(path: Path, *, subject: str | Path | None = None) -> Repomd:
         )
         for r in repomd.records
     )
-    for rec in records:
-        if not rec.location_href:
-            raise FormatError(f"record {rec.type!r} has no location", subject=subject or path)
-    return Repomd(repomd.revision or None, tuple(repomd.distro_tags), records)
 
 
 def iter_primary(path: Path, *, subject: str | Path | None = None) -> Iterator[RepoPackage]:
@@ -212,12 +239,8 @@ def _parse_primary(path: Path, *, subject: str, do_files: bool) -> Iterator[Repo
         out.append(_to_repo_package(pkg, deps, subject))
         return True
 
-    try:
+    with _createrepo(subject, "cannot parse primary metadata"):
         cr.xml_parse_primary(str(path), pkgcb=pkgcb, warningcb=_ignore, do_files=do_files)
-    except (cr.CreaterepoCError, OSError) as exc:
-        raise FormatError(
-            f"cannot parse primary metadata: {str(exc).strip()}", subject=subject
-        ) from None
     yield from out
 
 
@@ -239,6 +262,7 @@ class Repository:
         cache_dir: Path | None = None,
         verify: bool = True,
         timeout: float = remote.TIMEOUT,
+        key: Path | None = None,
     ) -> None:
         self.location: str | Path = (
             str(location).rstrip("/") if remote.is_url(str(location)) else Path(location)
@@ -249,6 +273,7 @@ class Repository:
         self.cache_dir = cache_dir or remote.default_cache_dir()
         self.verify = verify
         self.timeout = timeout
+        self.key = key  # a repository key: repomd.xml.asc must verify against it
         self._verified: dict[str, Path] = {}
         self.repomd = self._load_repomd()
 
@@ -270,6 +295,7 @@ class Repository:
                 raise FormatError(
                     "no repodata/repomd.xml here (not a repository?)", subject=self.location
                 )
+            self._check_signature(path, target)
             return parse_repomd(path)
         data = remote.fetch_bytes(str(target), timeout=self.timeout)
         # repomd.xml has no checksum of its own; keep it by the hash of its content
@@ -281,7 +307,27 @@ class Repository:
             tmp = path.with_suffix(".part")
             tmp.write_bytes(data)
             tmp.replace(path)
+        self._check_signature(path, target)
         return parse_repomd(path, subject=target)
+
+    def _check_signature(self, repomd: Path, target: str | Path) -> None:
+        """With a repository key, repomd.xml.asc must exist and verify (it covers every
+        metadata file through the checksums repomd.xml lists)."""
+        if self.key is None:
+            return
+        from elforge.rpm.verify import verify_detached
+
+        asc = f"{target}.asc"
+        if self.is_remote:
+            signature = remote.fetch_bytes(asc, timeout=self.timeout)
+        else:
+            try:
+                signature = Path(asc).read_bytes()
+            except OSError:
+                raise ChecksumError(
+                    "no repomd.xml.asc, but a repository key is configured", subject=target
+                ) from None
+        verify_detached(repomd, signature, self.key, subject=target)
 
     def record(self, type_: str) -> RepomdRecord | None:
         return self.repomd.get(type_)
@@ -366,22 +412,14 @@ class Repository:
             raw[pkg.pkgId] = pkg
             return True
 
-        try:
+        with _createrepo(subject, "cannot parse primary metadata"):
             cr.xml_parse_primary(str(path), pkgcb=pkgcb, do_files=False)
-        except cr.CreaterepoCError as exc:
-            raise FormatError(
-                f"cannot parse primary metadata: {str(exc).strip()}", subject=subject
-            ) from None
 
         def newpkgcb(pkgid: str, name: str, arch: str) -> Any:
             return raw.get(pkgid)
 
-        try:
+        with _createrepo(fsubject, "cannot parse filelists metadata"):
             cr.xml_parse_filelists(str(fpath), newpkgcb=newpkgcb, pkgcb=None, warningcb=None)
-        except cr.CreaterepoCError as exc:
-            raise FormatError(
-                f"cannot parse filelists metadata: {str(exc).strip()}", subject=fsubject
-            ) from None
         deps = _DepCache()
         for pkg in raw.values():
             yield _to_repo_package(pkg, deps, subject)
@@ -398,13 +436,8 @@ class Repository:
             )
             return True
 
-        try:
+        with _createrepo(self._url(rec.location_href), "cannot parse other metadata"):
             cr.xml_parse_other(str(path), newpkgcb=None, pkgcb=pkgcb, warningcb=None)
-        except cr.CreaterepoCError as exc:
-            raise FormatError(
-                f"cannot parse other metadata: {str(exc).strip()}",
-                subject=self._url(rec.location_href),
-            ) from None
         return out
 
     # -- modules and updateinfo -----------------------------------------------------------

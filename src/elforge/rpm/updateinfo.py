@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
-from elforge.errors import FormatError
+from elforge.errors import FormatError, bounded
 
 # Formats are tried in order; each regex anchors the whole string.
 _EPOCH = re.compile(r"^\d{9,11}(?:\.\d+)?$")
@@ -341,6 +341,8 @@ def iter_updates(stream: IO[bytes], path: Path | str) -> Iterator[UpdateRecord |
                 elem.clear()
     except ET.ParseError as exc:
         yield FormatError(f"malformed XML: {exc}", subject=path)
+    except (LookupError, UnicodeError) as exc:  # an XML declaration naming a bogus encoding
+        yield FormatError(f"malformed XML: {bounded(str(exc), 120)}", subject=path)
     if not seen_root:
         yield FormatError("empty document", subject=path)
 

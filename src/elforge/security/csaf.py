@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from elforge.errors import FormatError
+from elforge.errors import FormatError, format_boundary
 from elforge.jsonfile import read_json
 from elforge.rpm.nevra import KNOWN_ARCHES, NEVRA
 from elforge.rpm.updateinfo import parse_date
@@ -273,7 +273,8 @@ def parse_csaf(doc: Any, path: Path | None = None) -> CsafDocument:
 
 def read_csaf(path: Path) -> CsafDocument:
     doc = read_json(path)
-    return parse_csaf(doc, path)
+    with format_boundary(path, "CSAF document"):
+        return parse_csaf(doc, path)
 
 
 def _product(doc: CsafDocument, pid: str) -> CsafProduct:

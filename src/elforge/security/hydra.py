@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from elforge.errors import FormatError
+from elforge.errors import FormatError, format_boundary
 from elforge.jsonfile import read_json
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.updateinfo import parse_date
@@ -100,4 +100,5 @@ def parse_hydra(doc: Any, path: Path | None = None) -> HydraCve:
 
 def read_hydra(path: Path) -> HydraCve:
     doc = read_json(path)
-    return parse_hydra(doc, path)
+    with format_boundary(path, "Security Data API record"):
+        return parse_hydra(doc, path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from elforge.errors import FormatError
+from elforge.errors import FormatError, format_boundary
 from elforge.jsonfile import read_json
 from elforge.rpm.updateinfo import parse_date
 from elforge.security.model import (
@@ -142,7 +142,8 @@ def advisory_from_osv(doc: Any, path: Path | None = None) -> Advisory:
 def read_osv(path: Path) -> Advisory:
     """Read one OSV JSON file."""
     doc = read_json(path)
-    return advisory_from_osv(doc, path)
+    with format_boundary(path, "OSV record"):
+        return advisory_from_osv(doc, path)
 
 
 def advisory_to_osv(adv: Advisory, *, ecosystem: str) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from elforge.errors import ElforgeError, FormatError
+from elforge.errors import ElforgeError, FormatError, format_boundary
 from elforge.jsonfile import read_json
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.updateinfo import UpdateRecord, read_updateinfo
@@ -194,7 +194,8 @@ def load_source(src: Path, *, progress: Progress = NO_PROGRESS) -> Feed:
     try:
         for item in items:
             try:
-                _load_one(item, feed)
+                with format_boundary(item, "advisory"):
+                    _load_one(item, feed)
             except FormatError as exc:
                 feed.errors.append(exc)
             except ElforgeError as exc:  # a tool failing on one item: record it as well

@@ -30,6 +30,7 @@ import httpx
 from elforge.errors import ElforgeError, FetchError, FormatError
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.header import read_header
+from elforge.rpm.verify import check_signature
 from elforge.sources import provenance
 from elforge.sources.blobstore import BlobStore
 from elforge.sources.gitops import Mirror, fetch_tree, remote_commit
@@ -40,7 +41,6 @@ from elforge.sources.metadata import SourceEntry, file_digest, parse_metadata_fi
 from elforge.sources.model import ImportResult, SourceRecord
 from elforge.sources.spec import spec_nvr
 from elforge.sources.srpm import (
-    check_signature,
     fetch_srpm,
     is_srpm_location,
     sha256_file,

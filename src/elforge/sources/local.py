@@ -16,6 +16,7 @@ from pathlib import Path
 from elforge.build.builders import find_spec
 from elforge.build.hashing import tree_hash
 from elforge.errors import ElforgeError, FormatError
+from elforge.pathsafe import links_leaving, shown
 from elforge.proc import run_command
 
 
@@ -51,6 +52,10 @@ def copy_folder(workspace: Path, name: str, src: Path, digest: str | None = None
     dest = workspace / "trees" / name / f"import-{digest[:20]}"
     if dest.is_dir():
         return dest
+    if leaving := links_leaving(src):  # links are data; one pointing out would be followed
+        raise FormatError(
+            f"symbolic link {shown(leaving[0])} points outside the upstream folder", subject=src
+        )
     tmp = scratch(workspace, name)
     shutil.copytree(src, tmp, symlinks=True, ignore=shutil.ignore_patterns(".git"))
     if tree_hash(tmp) != digest:

@@ -8,11 +8,7 @@ vouch for a source package.
 from __future__ import annotations
 
 import hashlib
-import re
 import shutil
-import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,7 +20,6 @@ from elforge.proc import run_command
 from elforge.sources.layout import Layout, NormalisedTree, write_internal_metadata
 from elforge.sources.metadata import SourceEntry, check_file_name
 
-_SIG_LINE = re.compile(r"Signature, key ID (?P<key>[0-9a-fA-F]+): (?P<status>.+)$")
 # Files of a source RPM that go to the lookaside store rather than into git.
 _ARCHIVE_SUFFIXES = (
     ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tar.lz",
@@ -36,56 +31,6 @@ LOOKASIDE_MIN_SIZE = 1 << 20
 
 def is_srpm_location(url: str) -> bool:
     return url.endswith(".rpm") and not url.endswith(".git")
-
-
-@dataclass(frozen=True)
-class SignatureCheck:
-    signed: bool
-    key_id: str | None  # hex key id of the signature that verified
-    detail: str
-
-
-def check_signature(rpm: Path, keys: list[Path], *, subject: str) -> SignatureCheck:
-    """Verify ``rpm``'s digests and signature against exactly ``keys``.
-
-    Returns ``signed=False`` for a package with intact digests but no signature; raises
-    FormatError for a bad digest or a signature made by a key not in ``keys``.
-    """
-    with tempfile.TemporaryDirectory(prefix="elforge-rpmdb-") as dbpath:
-        for key in keys:
-            proc = _rpmkeys("--dbpath", dbpath, "--import", str(key), subject=subject)
-            if proc.returncode != 0:
-                raise FormatError(
-                    f"{key}: rpmkeys cannot import this key: {proc.stderr.strip()}",
-                    subject=subject,
-                )
-        proc = _rpmkeys("--dbpath", dbpath, "--checksig", "-v", str(rpm), subject=subject)
-    verdicts = [m for line in proc.stdout.splitlines() if (m := _SIG_LINE.search(line.strip()))]
-    bad = [m for m in verdicts if m["status"].strip() != "OK"]
-    if bad:
-        m = bad[0]
-        reason = {"NOKEY": "signed by a key that is not configured"}.get(
-            m["status"].strip(), m["status"].strip()
-        )
-        raise FormatError(f"{rpm.name}: signature key ID {m['key']}: {reason}", subject=subject)
-    if proc.returncode != 0:
-        lines = [ln.strip() for ln in proc.stdout.splitlines()[1:] if "OK" not in ln]
-        raise FormatError(
-            f"{rpm.name}: rpmkeys --checksig failed: {'; '.join(lines) or proc.stderr.strip()}",
-            subject=subject,
-        )
-    if not verdicts:
-        return SignatureCheck(False, None, "no signature")
-    return SignatureCheck(True, verdicts[0]["key"].lower(), "signature OK")
-
-
-def _rpmkeys(*args: str, subject: str) -> subprocess.CompletedProcess[str]:
-    try:
-        return run_command(
-            ["rpmkeys", *args], capture_output=True, text=True, timeout=120, check=False
-        )
-    except FileNotFoundError:
-        raise ToolError("rpmkeys is not installed", subject=subject) from None
 
 
 def fetch_srpm(url: str, staging: Path, *, subject: str, client: httpx.Client) -> Path:

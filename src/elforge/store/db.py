@@ -1,28 +1,28 @@
-"""Open the state database and bring its schema to the newest Alembic revision."""
+"""Open the state database and bring its schema to the newest Alembic revision.
+
+Every database error is reported as one line naming the store (the SQLite file, or the URL
+with its password masked): a corrupt file, a read-only store, a full disk, a refused login.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from elforge.errors import ConfigError
+from elforge.errors import ConfigError, StoreError
+from elforge.store.migrate import alembic_config, upgrade
 
-MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+__all__ = ["Store", "alembic_config", "masked_url", "open_store"]
+from elforge.store.sqlitefile import (
+    check_sqlite_file,
+    created,
+    sqlite_pragmas,
+    why_not_writable,
+)
 
 
 class Store:
@@ -39,11 +39,41 @@ class Store:
         self.engine.dispose()
 
 
-def alembic_config(url: str) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return cfg
+def masked_url(url: str | URL) -> str:
+    """The URL as it may be shown: the password replaced by ``***``."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except Exception:
+        return "<unparsable database URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def _sqlite_file(parsed: URL) -> Path | None:
+    db = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:" or "mode=memory" in db:
+        return None
+    return Path(db)
+
+
+def _problem(exc: BaseException, db_file: Path | None) -> str:
+    """The driver's message, first line only, with the reason a SQLite file cannot be written."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    line = (text[0] if text else type(orig).__name__)[:200]
+    reason = why_not_writable(db_file) if db_file else None
+    return f"the store is not writable ({reason}): {line}" if reason else line
+
+
+def _translate_errors(engine: Engine, subject: str, db_file: Path | None) -> None:
+    """Turn the database's own failures into one line naming the store."""
+
+    def _on_error(ctx: ExceptionContext) -> None:
+        exc = ctx.sqlalchemy_exception
+        if isinstance(exc, IntegrityError) or not isinstance(exc, OperationalError | DatabaseError):
+            return
+        raise StoreError(_problem(exc, db_file), subject=subject) from None
+
+    event.listen(engine, "handle_error", _on_error)
 
 
 def open_store(url: str, *, migrate: bool = True) -> Store:
@@ -51,15 +81,22 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     try:
         parsed = make_url(url)
     except Exception as exc:
-        raise ConfigError(f"not a database URL: {exc}", subject=url) from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        raise ConfigError(f"not a database URL: {exc}", subject=masked_url(url)) from None
+    db_file = _sqlite_file(parsed)
+    subject = str(db_file) if db_file else masked_url(parsed)
+    new = check_sqlite_file(db_file) if db_file else False
+    if migrate:
+        try:
+            lock = db_file.with_name(db_file.name + ".lock") if db_file else None
+            upgrade(url, lock_file=lock)
+        except (OperationalError, DatabaseError) as exc:
+            raise StoreError(_problem(exc, db_file), subject=subject) from None
+        except OSError as exc:
+            raise StoreError(f"cannot migrate the store: {exc.strerror}", subject=subject) from None
+        if new and db_file:
+            created(db_file)
     engine = create_engine(url, future=True)
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
-    if migrate:
-        cfg = alembic_config(url)
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "heads")
+        event.listen(engine, "connect", sqlite_pragmas)
+    _translate_errors(engine, subject, db_file)
     return Store(engine)
