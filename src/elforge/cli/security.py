@@ -13,7 +13,7 @@ from elforge.report.model import ReportDocument
 from elforge.report.render import OutputFormat
 from elforge.security.firstseen import FirstSeen, read_first_seen_csv, read_first_seen_git
 from elforge.security.parity import ParityResult
-from elforge.security.sources import Feed, load_sources
+from elforge.security.sources import Feed
 
 app = typer.Typer(
     name="security",

@@ -11,8 +11,8 @@ from pathlib import Path, PurePosixPath
 
 from elforge.errors import ConfigError, ToolError
 from elforge.patching.drift import nearest_match
-from elforge.proc import run_command
 from elforge.pathsafe import is_regular
+from elforge.proc import run_command
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _FAILED = re.compile(r"Hunk #(\d+) FAILED")

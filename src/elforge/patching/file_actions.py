@@ -86,10 +86,9 @@ def run_add_source(action: AddSource, ctx: ActionContext) -> Step:
         meta = lookaside.metadata_file(ctx.tree)
         if meta is not None:
             lookaside.record(ctx.tree, ctx.rel(dest), dest)
-            store = ctx.tree / ".elforge-lookaside"
+            store = pathsafe.inside(ctx.tree, ".elforge-lookaside")
             store.mkdir(exist_ok=True)
-            shutil.copyfile(dest, store / dest.name)
-            dest.unlink()
+            os.replace(dest, pathsafe.inside(store, dest.name, subject=ctx.tree))
             step.files.append(ctx.rel(meta))
     elif action.source is None:
         assert action.name is not None

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elforge.errors import FormatError, ToolError
-from elforge.proc import run_command
 from elforge.pathsafe import read_nofollow, write_nofollow
+from elforge.proc import run_command
 
 SECTION_NAMES = (
     "package",

@@ -21,8 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from elforge.proc import run_command
 from elforge.errors import ChecksumError, FormatError, ToolError, bounded
+from elforge.proc import run_command
 from elforge.rpm.structure import RpmStructure, read_structure
 
 SIGTAG_SHA1 = 269

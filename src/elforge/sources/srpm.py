@@ -15,8 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from elforge.errors import FetchError, FormatError, ToolError, UnsafePayloadError
-from elforge.proc import run_command
+from elforge.errors import FetchError, FormatError, UnsafePayloadError
 from elforge.sources.layout import Layout, NormalisedTree, write_internal_metadata
 from elforge.sources.metadata import SourceEntry, check_file_name
 

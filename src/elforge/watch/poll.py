@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from elforge.errors import ElforgeError, FetchError
+from elforge.proc import run_command
 from elforge.workspace.config import PackageEntry
 
 
@@ -65,7 +66,7 @@ def _poll_git(entry: PackageEntry, branch: str, timeout: float) -> tuple[str, da
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
     env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     try:
-        proc = subprocess.run(
+        proc = run_command(
             ["git", "ls-remote", "--", entry.url, *refs],
             capture_output=True, text=True, timeout=timeout, env=env, check=False,
         )  # fmt: skip

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Iterable
 
 from elforge.errors import ToolError
+from elforge.proc import run_command
 
 # An Itanium C++ ABI mangled name, up to a symbol version suffix or a delimiter.
 MANGLED = re.compile(r"\b_Z[A-Za-z0-9_.$]+")
@@ -27,7 +27,7 @@ def demangle(names: Iterable[str]) -> dict[str, str]:
     tool = shutil.which("c++filt")
     if tool is None:
         raise ToolError("c++filt (binutils) is not installed", subject="c++filt")
-    proc = subprocess.run(
+    proc = run_command(
         [tool], input="\n".join(unique) + "\n", capture_output=True, text=True, timeout=30
     )
     out = proc.stdout.splitlines()

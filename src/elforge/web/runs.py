@@ -20,6 +20,7 @@ from pathlib import Path
 
 import anyio
 
+from elforge.proc import LoggedPopen
 from elforge.store.db import Store
 from elforge.web import queries
 from elforge.web.readmodel import ReadModel
@@ -56,7 +57,7 @@ def start_run(store: Store, workspace: Path, packages: list[str], stages: list[s
     for name in packages:
         argv += ["--package", name]
     with log.open("wb") as out:
-        proc = subprocess.Popen(
+        proc = LoggedPopen(
             argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
