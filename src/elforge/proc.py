@@ -58,15 +58,17 @@ def run_command(argv: Argv, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
 class LoggedPopen(subprocess.Popen[Any]):
     """``subprocess.Popen`` that logs its start, and its exit and duration when reaped."""
 
-    def __init__(self, argv: Argv, **kwargs: Any) -> None:
-        log.debug("start %s", describe(argv))
-        self._logged_argv = argv
+    def __init__(self, argv: Argv, *, shown: Argv | None = None, **kwargs: Any) -> None:
+        """``shown``: the command to log when ``argv`` only wraps it (a guardian shell)."""
+        logged = argv if shown is None else shown
+        log.debug("start %s", describe(logged))
+        self._logged_argv = logged
         self._started = time.monotonic()
         self._reported = False
         try:
             super().__init__(argv, **kwargs)
         except OSError as exc:
-            log.info("could not run %s: %s", describe(argv), exc)
+            log.info("could not run %s: %s", describe(logged), exc)
             raise
 
     def wait(self, timeout: float | None = None) -> int:

@@ -193,6 +193,7 @@ def _run_logged(argv: list[str], log: Any, timeout: float, cwd: Path | None = No
     log.flush()
     proc = LoggedPopen(
         ["/bin/sh", "-c", GUARDIAN, "elforge-build", *argv],
+        shown=argv,
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=cwd,

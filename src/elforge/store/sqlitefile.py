@@ -15,6 +15,12 @@ from elforge.errors import StoreError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+# Files whose header this process has read already. Reading it again could be harmful: closing
+# any descriptor of a database file drops every POSIX lock this process holds on it, those of
+# SQLite's open connections included (a second open_store while a first is in use then failed
+# with "disk I/O error"). The first open in a process comes before any connection exists.
+_VERIFIED: set[Path] = set()
+
 
 def creating_marker(db: Path) -> Path:
     return db.with_name(db.name + ".creating")
@@ -23,6 +29,8 @@ def creating_marker(db: Path) -> Path:
 def check_sqlite_file(db: Path) -> bool:
     """Refuse a file that is not an SQLite database; True when the store is new (ours to make)."""
     marker = creating_marker(db)
+    if db.resolve() in _VERIFIED and db.is_file():
+        return marker.exists()
     try:
         st = db.stat()
     except FileNotFoundError:
@@ -49,6 +57,7 @@ def check_sqlite_file(db: Path) -> bool:
         raise StoreError(f"cannot read the store: {exc.strerror}", subject=db) from None
     if head != SQLITE_MAGIC:
         raise StoreError("not an SQLite database (corrupt, or another kind of file)", subject=db)
+    _VERIFIED.add(db.resolve())
     return marker.exists()
 
 
