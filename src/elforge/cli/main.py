@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "appcheck": ("elforge.cli.appcheck", "appcheck"),
     "repo": ("elforge.cli.repo", "app"),
     "publish": ("elforge.cli.repo", "publish"),
+    "plan": ("elforge.cli.plan", "plan"),
 }
 
 

@@ -1,0 +1,95 @@
+"""A workspace's build plan: which tree each package is planned from, and the settings.
+
+A package is planned from the newest tree the pipeline recorded for it (the debranded tree,
+else the imported one); a package never imported but whose upstream is a local folder is
+planned from that folder, so ``elforge plan`` works on a fresh workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from elforge.build.builders import REPRODUCIBLE_MACROS, find_spec
+from elforge.build.plan import (
+    DEFAULT_HOST_PROVIDES,
+    BuildPlan,
+    PlanError,
+    PlanPackage,
+    PlanSettings,
+    make_plan,
+)
+from elforge.engine.record import latest_outcomes
+from elforge.engine.stages import local_upstream
+from elforge.errors import ElforgeError
+from elforge.store.db import open_store
+from elforge.workspace.workspace import Workspace
+
+
+def plan_macros(ws: Workspace) -> tuple[tuple[str, str], ...]:
+    """The macros the configured builder evaluates specs with (dist tag, [build] macros)."""
+    macros = dict(REPRODUCIBLE_MACROS)
+    macros["dist"] = ws.config.workspace.dist
+    macros.update(ws.config.build.macros)
+    return tuple(sorted(macros.items()))
+
+
+def plan_settings(ws: Workspace, *, jobs: int | None = None) -> PlanSettings:
+    build = ws.config.build
+    host = build.host_provides if build.host_provides is not None else DEFAULT_HOST_PROVIDES
+    repos = tuple(r if "://" in r or Path(r).is_absolute() else str(ws.root / r)
+                  for r in build.buildroot_repos)  # fmt: skip
+    return PlanSettings(
+        macros=plan_macros(ws),
+        arch=build.arch or "x86_64",
+        buildroot_repos=repos,
+        host_provides=tuple(host) if build.builder == "rpmbuild" else (),
+        bootstrap=tuple(build.bootstrap),
+        cache=ws.cache_dir / "plan-specdeps.json",
+        repo_cache=ws.cache_dir / "buildroot-repos",
+        jobs=jobs or ws.config.executor.jobs,
+    )
+
+
+def _recorded_trees(ws: Workspace, names: list[str]) -> dict[str, Path]:
+    if not (ws.state_dir / "state.db").is_file() and ws.config.store.url is None:
+        return {}
+    store = open_store(ws.store_url)
+    try:
+        outcomes = latest_outcomes(store, names)
+    finally:
+        store.close()
+    trees: dict[str, Path] = {}
+    for name, stages in outcomes.items():
+        for stage in ("patch", "import"):
+            tree = (stages.get(stage) or {}).get("output", {}).get("tree")
+            if tree and Path(tree).is_dir():
+                trees[name] = Path(tree)
+                break
+    return trees
+
+
+def plan_packages(ws: Workspace) -> tuple[list[PlanPackage], list[PlanError]]:
+    """Each configured package's spec and source folder, or why it cannot be planned."""
+    names = [p.name for p in ws.config.packages]
+    recorded = _recorded_trees(ws, names)
+    packages: list[PlanPackage] = []
+    errors: list[PlanError] = []
+    for entry in ws.config.packages:
+        tree = recorded.get(entry.name) or local_upstream(entry.url, ws.root)
+        if tree is None:
+            errors.append(PlanError(entry.name, "not imported yet (run 'elforge import')"))
+            continue
+        try:
+            layout = find_spec(tree)
+        except ElforgeError as exc:
+            errors.append(PlanError(entry.name, str(exc)))
+            continue
+        packages.append(PlanPackage(entry.name, layout.spec, layout.sourcedir))
+    return packages, errors
+
+
+def plan_workspace(ws: Workspace, *, jobs: int | None = None) -> BuildPlan:
+    packages, errors = plan_packages(ws)
+    plan = make_plan(packages, plan_settings(ws, jobs=jobs))
+    return replace(plan, errors=(*errors, *plan.errors)) if errors else plan
