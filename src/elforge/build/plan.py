@@ -330,8 +330,8 @@ def plan_report(plan: BuildPlan) -> ReportDocument:
     problems += [["blocked", f"{p}: waits for {', '.join(w)}"] for p, w in plan.blocked.items()]
     problems += [["error", f"{e.subject}: {e.error}"] for e in plan.errors]
     problems += [
-        ["bootstrap", f"cycle {' <-> '.join(b.cycle)} broken by building {', '.join(b.order)} "
-         "--with bootstrap first"]
+        ["bootstrap", f"cycle {' <-> '.join(b.cycle)} broken: {b.order[0]} first --with "
+         f"bootstrap against the external repositories, then {', '.join(b.order[1:]) or '-'}"]
         for b in plan.bootstrapped
     ]  # fmt: skip
     return ReportDocument(

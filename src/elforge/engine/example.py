@@ -75,14 +75,16 @@ configs = "patches"
 [build]
 builder = "rpmbuild"
 timeout = 600
+bootstrap = ["acme-docgen", "acme-fmt"]
 macros = {{ vendor = "Forge Linux", packager = "Forge Linux <release@forge.example.invalid>" }}
 
 [publish]
 dest = "repos"
 
 [publish.layout]
-BaseOS = ["acme-release", "acme-motd", "libgreet", "greet", "libtally"]
-AppStream = ["acme-docs", "libgreet-devel", "libtally-devel"]
+BaseOS = ["acme-release", "acme-motd", "libgreet", "greet", "libtally", "libcheer", "cheer"]
+AppStream = ["acme-docs", "libgreet-devel", "libtally-devel", "libcheer-devel", "acme-docgen",
+             "acme-fmt"]
 
 [verify]
 reference = ["reference"]
