@@ -10,7 +10,10 @@ builder's macros) is resolved with libsolv against three repositories in one poo
 - ``host``: names the rpmbuild host provides without an rpmdb (``[build] host_provides``).
 
 A requirement met by another package of the release is an edge to it (the release's own
-output wins over an external copy: that is the point of a rebuild). Tarjan's components of
+output wins over an external copy: that is the point of a rebuild). Provides made at build
+time (sonames, ``pkgconfig(…)``) are not in the spec: when an external repository's binary
+package provides one and the release builds a binary package of that name, the edge goes to
+the release's source package. Tarjan's components of
 the edges are the cycles; a bootstrap entry (``[build] bootstrap = ["a", "b"]``) breaks one:
 ``a`` is read ``--with bootstrap`` and resolved against the external repositories only,
 ``b`` may use ``a``, and so on. What is left is layered into waves.
@@ -178,6 +181,8 @@ class Resolver:
         loaded = self._load_external(settings)
         self.pool: solv.Pool = loaded.pool
         self.source_of: dict[int, str] = {}
+        # binary package name -> the release's source package that will build it
+        self.builds_binary: dict[str, str] = {}
         release = self.pool.add_repo("release")
         for name in sorted(specs):
             for binary in specs[name].binaries:
@@ -185,6 +190,7 @@ class Resolver:
                 s.name, s.evr, s.arch = binary.name, binary.evr, binary.arch
                 _add_provides(self.pool, s, binary.provides)
                 self.source_of[s.id] = name
+                self.builds_binary[binary.name] = name
         release.internalize()
         host = self.pool.add_repo("host")
         for name in settings.host_provides:
@@ -207,7 +213,7 @@ class Resolver:
             try:
                 load_pool([repo], arch=settings.arch, cache_dir=settings.repo_cache)
             except ElforgeError as exc:
-                self.errors.append(PlanError(str(repo), f"buildroot repository: {exc.problem}"))
+                self.errors.append(PlanError(str(repo), f"buildroot repository: {exc}"))
                 continue
             good.append(repo)
         return load_pool(good, arch=settings.arch, cache_dir=settings.repo_cache)
@@ -221,8 +227,12 @@ class Resolver:
         result: tuple[frozenset[str], bool] | None = None
         if dep is not None:
             found = self.pool.whatprovides(dep)
-            sources = frozenset(self.source_of[s.id] for s in found if s.id in self.source_of)
-            result = (sources, any(s.id not in self.source_of for s in found))
+            sources = {self.source_of[s.id] for s in found if s.id in self.source_of}
+            # a Provides made at build time (a soname, pkgconfig(…)) is known from an external
+            # repository's copy of a binary package that the release builds too: that
+            # package's source is the provider the release will have
+            sources |= {self.builds_binary[s.name] for s in found if s.name in self.builds_binary}
+            result = (frozenset(sources), any(s.id not in self.source_of for s in found))
         self._memo[requirement] = result
         return result
 

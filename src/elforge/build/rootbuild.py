@@ -196,6 +196,7 @@ def sandboxed(argv: list[str], writable: Sequence[Path]) -> list[str]:
     for path in writable:
         binds += ["--bind", str(path), str(path)]
     return [
-        "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
+        "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+        "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
         *binds, "--unshare-all", "--die-with-parent", "--new-session", *argv,
     ]  # fmt: skip

@@ -141,6 +141,13 @@ def parse_spec(query: SpecQuery) -> SpecDeps:
     return SpecDeps(query.package, buildrequires, tuple(binaries))
 
 
+def _quiet_worker() -> None:  # pragma: no cover - runs in the worker processes
+    # librpm prints its parse errors on stderr; the planner reports them itself, once
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def _parse_chunk(queries: Sequence[SpecQuery]) -> list[SpecDeps | str]:
     out: list[SpecDeps | str] = []
     for query in queries:
@@ -204,12 +211,12 @@ def _read_content(query: SpecQuery) -> bytes:
 
 def _parse_all(todo: list[SpecQuery], jobs: int) -> list[SpecDeps | str]:
     if len(todo) <= 4 or jobs <= 1:
-        with ProcessPoolExecutor(max_workers=1) as pool:
+        with ProcessPoolExecutor(max_workers=1, initializer=_quiet_worker) as pool:
             return pool.submit(_parse_chunk, todo).result()
     size = max(1, min(200, len(todo) // (jobs * 4)))
     chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
     results: list[SpecDeps | str] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker) as pool:
         for part in pool.map(_parse_chunk, chunks):
             results.extend(part)
     return results
