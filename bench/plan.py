@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synth import generate_release  # noqa: E402
+from synth import generate_release
 
-from elforge.build.chain import plan_trees  # noqa: E402
-from elforge.build.plan import BuildPlan, PlanSettings  # noqa: E402
+from elforge.build.chain import plan_trees
+from elforge.build.plan import BuildPlan, PlanSettings
 
 
 def _anchor(specs: list[Path]) -> float:
