@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     results = build_reference(
         dest / "upstream",
         dest / "reference",
-        BuildOptions(dist=ws.config.workspace.dist, macros=REFERENCE_MACROS),
+        BuildOptions(dist=ws.options.dist, macros=REFERENCE_MACROS),
     )
     rpms = sorted(p.name for p in (dest / "reference").glob("*.rpm"))
     failed = [r.package for r in results if r.status != "built"]

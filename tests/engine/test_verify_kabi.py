@@ -10,7 +10,10 @@ from typing import Any
 
 import pytest
 
-from elforge.engine.stages import stage_verify
+from elforge.engine.protocol import ArtifactRef, PackageRef, PackageSpec, StageOutcome
+from elforge.engine.stages.verify import stage_verify
+from elforge.workspace.config import WorkspaceConfig
+from elforge.workspace.options import resolve_options
 from helpers import require_tool
 
 
@@ -32,13 +35,29 @@ def _kernel_rpm(top: Path, release: str, provides: dict[str, str]) -> Path:
     return top / "RPMS" / "x86_64" / f"kernel-core-5.14.0-{release}.x86_64.rpm"
 
 
-def _artifact(path: Path) -> dict[str, Any]:
-    return {
-        "nevra": path.name.removesuffix(".rpm"),
-        "filename": path.name,
-        "path": str(path),
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-    }
+def _artifact(path: Path) -> ArtifactRef:
+    return ArtifactRef(
+        path=str(path),
+        filename=path.name,
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        nevra=path.name.removesuffix(".rpm"),
+    )
+
+
+def _verify_task(
+    ws: Path, ref: Path, cand: Path, verify: dict[str, Any]
+) -> tuple[PackageSpec, dict[str, StageOutcome]]:
+    """The verify stage's inputs, as the chain runner hands them over after a build."""
+    settings = resolve_options(ws, WorkspaceConfig.model_validate({"verify": verify}))
+    spec = PackageSpec(
+        workspace=ws,
+        package=PackageRef("kernel", "upstream/kernel"),
+        settings=settings,
+        stages=(("verify", "elforge.engine.stages.verify:stage_verify"),),
+        reference=(_artifact(ref),),
+    )
+    built = StageOutcome("build", "built", "", {"rpms": [_artifact(cand).to_json()]})
+    return spec, {"build": built}
 
 
 REFERENCE = {"printk": "0x27e1a049", "kmalloc": "0x11111111", "vfs_read": "0x22222222"}
@@ -68,17 +87,14 @@ def test_kernel_pair_verdicts(
     require_tool("rpmbuild")
     ref = _kernel_rpm(tmp_path / "ref", "1.el9", REFERENCE)
     cand = _kernel_rpm(tmp_path / "cand", "1.el9.forge.1", rebuilt)
-    settings: dict[str, Any] = {}
+    verify: dict[str, Any] = {}
     if stablelisted is not None:
         sl = tmp_path / "kabi_stablelist_x86_64"
         sl.write_text("[rhel9_x86_64_stablelist]\n" + "".join(f"\t{s}\n" for s in stablelisted))
-        settings["stablelist"] = str(sl)
-    ws = tmp_path / "ws"
-    spec = {"workspace": str(ws), "reference": [_artifact(ref)], "settings": settings}
-    ctx: dict[str, Any] = {"build": {"output": {"rpms": [_artifact(cand)]}}}
-    out = stage_verify(spec, ctx)
-    assert out["status"] == verdict, out
-    (pair,) = out["output"]["pairs"]
+        verify["stablelist"] = str(sl)
+    out = stage_verify(*_verify_task(tmp_path / "ws", ref, cand, verify))
+    assert out.status == verdict, out
+    (pair,) = out.output["pairs"]
     assert pair["kabi"]["removed"] == removed
     assert pair["kabi"]["crc_changed"] == crc_changed
     report = json.loads(Path(pair["kabi"]["report"]).read_text())
@@ -91,6 +107,5 @@ def test_non_kernel_packages_get_no_kabi_half(tmp_path: Path) -> None:
     require_tool("rpmbuild")
     ref = _kernel_rpm(tmp_path / "ref", "1.el9", {})
     cand = _kernel_rpm(tmp_path / "cand", "2.el9", {})
-    spec = {"workspace": str(tmp_path / "ws"), "reference": [_artifact(ref)], "settings": {}}
-    out = stage_verify(spec, {"build": {"output": {"rpms": [_artifact(cand)]}}})
-    assert "kabi" not in out["output"]["pairs"][0]
+    out = stage_verify(*_verify_task(tmp_path / "ws", ref, cand, {}))
+    assert "kabi" not in out.output["pairs"][0]

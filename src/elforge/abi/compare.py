@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +101,13 @@ def scan_tree(src: str | Path, cache_dir: Path | None = None) -> Tree:
     src = Path(src)
     if not src.is_dir():
         raise FormatError("not a directory of RPMs nor a repository", subject=src)
-    tree = Tree(str(src))
-    for path in sorted(src.rglob("*.rpm")):
+    return scan_files(str(src), sorted(src.rglob("*.rpm")), cache_dir)
+
+
+def scan_files(label: str, paths: Iterable[Path], cache_dir: Path | None = None) -> Tree:
+    """Index one side given as RPM files (source RPMs are left out)."""
+    tree = Tree(label)
+    for path in paths:
         try:
             name, arch, epoch, version, release, sourcerpm = _head(path, cache_dir)
         except ElforgeError as exc:
@@ -426,14 +431,33 @@ def compare_trees(
     """Pair the two trees' packages by name and arch and compare every pair."""
     options = options or CompareOptions()
     ref, cand = scan_tree(reference, options.cache_dir), scan_tree(candidate, options.cache_dir)
-    result = CompareResult(str(reference), str(candidate), errors=ref.errors + cand.errors)
-    for key in sorted(ref.main.keys() - cand.main.keys()):
-        p = ref.main[key]
-        result.missing.append({"name": p.name, "arch": p.arch, "evr": p.evr, "file": str(p.path)})
-    for key in sorted(cand.main.keys() - ref.main.keys()):
-        p = cand.main[key]
-        result.extra.append({"name": p.name, "arch": p.arch, "evr": p.evr, "file": str(p.path)})
-    tasks = []
+    pairing = pair_trees(ref, cand)
+    result = CompareResult(str(reference), str(candidate), errors=pairing.errors)
+    result.missing = [_listed(p) for p in pairing.missing]
+    result.extra = [_listed(p) for p in pairing.extra]
+    _run_all(pairing.pairs, options, result, progress)
+    return result
+
+
+def _listed(p: TreePackage) -> dict[str, str]:
+    return {"name": p.name, "arch": p.arch, "evr": p.evr, "file": str(p.path)}
+
+
+@dataclass
+class Pairing:
+    """Two sides matched by (name, arch): the pairs to compare, and what one side lacks."""
+
+    pairs: list[PairTask] = field(default_factory=list)
+    missing: list[TreePackage] = field(default_factory=list)  # in the reference only
+    extra: list[TreePackage] = field(default_factory=list)  # in the candidate only
+    errors: list[str] = field(default_factory=list)
+
+
+def pair_trees(ref: Tree, cand: Tree) -> Pairing:
+    """Pair main packages by name and arch, each with its side's debuginfo and devel."""
+    out = Pairing(errors=ref.errors + cand.errors)
+    out.missing = [ref.main[k] for k in sorted(ref.main.keys() - cand.main.keys())]
+    out.extra = [cand.main[k] for k in sorted(cand.main.keys() - ref.main.keys())]
     for key in sorted(ref.main.keys() & cand.main.keys()):
         a, b = ref.main[key], cand.main[key]
         try:
@@ -442,11 +466,10 @@ def compare_trees(
                 PackageSet(b.local(), _debuginfo_for(cand, b), _devel_for(cand, b)),
             )
         except ElforgeError as exc:  # a download or checksum failure: this pair only
-            result.errors.append(str(exc))
+            out.errors.append(str(exc))
             continue
-        tasks.append(PairTask(a.name, a.arch, *sides, a.evr, b.evr))
-    _run_all(tasks, options, result, progress)
-    return result
+        out.pairs.append(PairTask(a.name, a.arch, *sides, a.evr, b.evr))
+    return out
 
 
 def _run_all(

@@ -14,14 +14,19 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from elforge.abi.model import (
+    AbiDiffResult,
+    BinaryTypes,
+    DiffOptions,
+    PackageSet,
+    TypeLayerFindings,
+)
 from elforge.abi.payload import extract, package_kind
 from elforge.errors import ToolError
+from elforge.proc import run_command
 from elforge.report.model import Finding, Severity
-
-if TYPE_CHECKING:
-    from elforge.abi.diff import AbiDiffResult, DiffOptions, PackageSet
 
 LAYER = "type"
 ABIDIFF_TIMEOUT = 600
@@ -135,22 +140,20 @@ def _tree(pkgs: list[Path], work: Path, label: str) -> Path | None:
 
 def run_type_layer(
     result: AbiDiffResult, old: PackageSet, new: PackageSet, options: DiffOptions
-) -> None:
-    """Add type-layer findings to ``result`` (in place)."""
+) -> TypeLayerFindings:
+    """abidiff over the shared objects ``result`` paired; ``result`` is only read."""
     if options.types == "off":
-        result.type_layer = "off"
-        return
+        return TypeLayerFindings("off")
     have_debug = bool(old.debuginfo and new.debuginfo)
     if options.types == "auto" and not have_debug:
-        result.type_layer = "off (no debuginfo given)"
-        return
+        return TypeLayerFindings("off (no debuginfo given)")
     abidiff = shutil.which("abidiff")
     if abidiff is None:
         raise ToolError("abidiff is not installed (Debian package abigail-tools)")
     pairs = [b for b in result.binaries if b.type == "DYN"]
     if not pairs:
-        result.type_layer = "abidiff (no shared objects to compare)"
-        return
+        return TypeLayerFindings("abidiff (no shared objects to compare)")
+    found = TypeLayerFindings("abidiff")
     with tempfile.TemporaryDirectory(prefix="elforge-abi-") as tmp:
         work = Path(tmp)
         root1 = _tree([old.main], work, "pkg1")
@@ -189,7 +192,7 @@ def run_type_layer(
             if not f1.is_file() or not f2.is_file():
                 continue
             try:
-                proc = subprocess.run(
+                proc = run_command(
                     [*base, str(f1), str(f2)],
                     capture_output=True,
                     text=True,
@@ -197,25 +200,26 @@ def run_type_layer(
                     check=False,
                 )
             except subprocess.TimeoutExpired:
-                result.errors.append(f"{b.path}: abidiff timed out after {ABIDIFF_TIMEOUT}s")
+                found.errors.append(f"{b.path}: abidiff timed out after {ABIDIFF_TIMEOUT}s")
                 continue
             ran += 1
             if proc.returncode & 1:
-                result.errors.append(
+                found.errors.append(
                     f"{b.path}: abidiff failed (exit {proc.returncode}): "
                     f"{proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ''}"
                 )
                 continue
             counts, changes = parse_abidiff_report(proc.stdout)
-            b.type_layer = {
+            report = {
                 "exit_code": proc.returncode,
                 "counts": counts,
                 "changes": [c.to_json() for c in changes],
                 "report": proc.stdout,
             }
-            for c in changes:
-                b.findings.append(_finding(c, b.path, b.public))
-        result.type_layer = f"abidiff ({ran} shared object pair{'s' if ran != 1 else ''})"
+            findings = [_finding(c, b.path, b.public) for c in changes]
+            found.binaries[b.path] = BinaryTypes(report, findings)
+    found.ran = f"abidiff ({ran} shared object pair{'s' if ran != 1 else ''})"
+    return found
 
 
 def _finding(c: TypeChange, path: str, public: bool) -> Finding:

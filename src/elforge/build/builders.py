@@ -44,6 +44,7 @@ from elforge.build.rootbuild import (
     select_root,
 )
 from elforge.errors import ElforgeError, FormatError, ToolError
+from elforge.proc import LoggedPopen
 from elforge.rpm.header import read_header
 
 BuilderName = Literal["rpmbuild", "mock"]
@@ -202,7 +203,7 @@ def _run_logged(
 ) -> int:
     log.write(f"$ {shlex.join(argv)}\n")
     log.flush()
-    proc = subprocess.Popen(
+    proc = LoggedPopen(
         argv,
         stdout=log,
         stderr=subprocess.STDOUT,

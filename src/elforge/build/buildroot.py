@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import shutil
-import subprocess
 from pathlib import Path
+
+from elforge.proc import run_command
 
 _DEBIAN_TOOLCHAIN = ("rpm", "gcc", "g++", "make", "binutils", "libc6-dev", "patch", "tar", "gzip")
 
@@ -23,12 +24,12 @@ def is_rpm_host() -> bool:
     """True when the host's own rpmdb holds packages (Fedora, EL…), False on Debian."""
     if shutil.which("rpm") is None:
         return False
-    proc = subprocess.run(["rpm", "-q", "--quiet", "rpm"], capture_output=True, check=False)
+    proc = run_command(["rpm", "-q", "--quiet", "rpm"], capture_output=True, check=False)
     return proc.returncode == 0
 
 
 def _run(argv: list[str]) -> str:
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    proc = run_command(argv, capture_output=True, text=True, check=False)
     return proc.stdout if proc.returncode == 0 else ""
 
 

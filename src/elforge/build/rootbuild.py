@@ -44,9 +44,16 @@ class RootOptions:
     arch: str = "x86_64"
     cache_dir: Path | None = None
     sandbox: bool = True
+    # (package, its build input hash) for each release package this build uses: a rebuilt
+    # dependency changes the hash of everything built against it
+    needs: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"repos": list(self.repos), "host_provides": sorted(self.host_provides)}
+        return {
+            "repos": list(self.repos),
+            "host_provides": sorted(self.host_provides),
+            "needs": [list(n) for n in self.needs],
+        }
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from elforge import __version__
 from elforge.cli.common import OPTIONS, stderr
 from elforge.errors import ElforgeError
+from elforge.logs import configure_logging, level_for
 
 # Command name -> (module, attribute). Modules load only when their command runs (or for
 # --help), so `elforge vercmp` does not pay for matplotlib, Dask or SQLAlchemy.
@@ -81,9 +82,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and results.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Say more.")] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Log each external command and its duration."),
+    ] = False,
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show the full traceback of an error.")
+        bool,
+        typer.Option("--debug", help="Log every step and command line; full tracebacks."),
     ] = False,
     version: Annotated[
         bool,
@@ -91,10 +96,25 @@ def root(
     ] = False,
 ) -> None:
     OPTIONS.quiet, OPTIONS.verbose, OPTIONS.debug = quiet, verbose, debug
+    configure_logging(level_for(quiet=quiet, verbose=verbose, debug=debug))
+
+
+# Global flags a user may also put after the subcommand (``elforge run -w WS -v``).
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "--verbose", "--debug"})
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move the global flags to the front, where the root group parses them; nothing after
+    a ``--`` is touched (it belongs to the subcommand's arguments)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    rest = [a for a in argv[:end] if a not in GLOBAL_FLAGS]
+    return [*flags, *rest, *argv[end:]]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; an expected error is one line on stderr and exit code 1."""
+    argv = hoist_global_flags(sys.argv[1:] if argv is None else list(argv))
     try:
         rc = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:

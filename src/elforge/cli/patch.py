@@ -113,16 +113,17 @@ def patch(
                 "no workspace here: give --packages, --configs and --branch, "
                 f"or run inside a workspace ({exc})"
             ) from None
+        patch_opts = ws.options.patch
         packages = packages or ws.git_dir
         if configs is None:
-            if not ws.config.patch.configs:
+            if patch_opts.configs is None:
                 raise ConfigError("[patch] configs is not set", subject=ws.root / "elforge.toml")
-            configs = ws.root / ws.config.patch.configs
-        branch = branch or ws.config.workspace.patched_branch
-        dist = ws.config.workspace.dist
+            configs = patch_opts.configs
+        branch = branch or patch_opts.branch
+        dist = patch_opts.settings.dist
         if config_format == "auto":
-            config_format = ws.config.patch.format
-        allow_scripts = allow_scripts and ws.config.patch.allow_scripts
+            config_format = patch_opts.settings.config_format
+        allow_scripts = allow_scripts and patch_opts.settings.allow_scripts
     if not packages.is_dir():
         raise ConfigError("no such folder", subject=packages)
     trees = package_trees(packages)

@@ -137,14 +137,14 @@ def publish(
     refs: dict[str, str] = {}
     if workspace is not None:
         ws = Workspace.open(workspace)
-        cfg = ws.config.publish
+        opts = ws.options.publish
         source = source or ws.artifacts_dir
-        dest = dest or ws.root / cfg.dest
-        split = dict(cfg.layout) or None
-        refs = dict(cfg.reference)
-        sign_key = sign_key or cfg.sign_key
-        advisories = advisories or (ws.root / cfg.updateinfo if cfg.updateinfo else None)
-        modules = modules or (ws.root / cfg.modules if cfg.modules else None)
+        dest = dest or opts.dest
+        split = dict(opts.layout) or None
+        refs = dict(opts.reference)
+        sign_key = sign_key or opts.sign_key
+        advisories = advisories or opts.updateinfo
+        modules = modules or opts.modules
     if source is None or dest is None:
         raise typer.BadParameter("give SOURCE and DEST, or --workspace DIR")
     if layout:

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.progress import Progress
 
 from elforge.build.artifacts import ArtifactStore
-from elforge.build.builders import BuildOptions, build_tree, check_builder
+from elforge.build.builders import BuilderName, BuildOptions, build_tree, check_builder
 from elforge.cli.common import OPTIONS, FormatOption, OutputOption, emit, progress_bar, stderr
 from elforge.engine.pipeline import ALL_STAGES, RunOptions, run_pipeline, summary_document
+from elforge.engine.protocol import PackageResult, StageOutcome
 from elforge.engine.status import status_document
 from elforge.report.model import Finding, ReportDocument, Severity, Table
+from elforge.workspace.options import BuildOverrides
 from elforge.workspace.workspace import Workspace
 
 WorkspaceOption = Annotated[
@@ -55,19 +57,20 @@ class RichRunObserver:
         note = " · ".join(f"{n} {s}" for s, n in sorted(self._counts[stage].items()))
         self._bar.update(self._tasks[stage], advance=1, note=note)
 
-    def package_done(self, name: str, outcomes: dict[str, dict[str, Any]]) -> None:
+    def package_done(self, result: PackageResult) -> None:
         if self._bar is None:
             return
         for stage in self._counts:
-            if stage in outcomes:
-                self._note(stage, outcomes[stage]["status"], bool(outcomes[stage].get("reused")))
+            outcome = result.get(stage)
+            if outcome is not None:
+                self._note(stage, outcome.status, outcome.reused)
             elif stage != "publish":
                 self._note(stage, "not reached", False)
-        self._bar.update(self._tasks["packages"], advance=1, note=name)
+        self._bar.update(self._tasks["packages"], advance=1, note=result.package)
 
-    def stage_done(self, stage: str, outcome: dict[str, Any]) -> None:
-        if self._bar is not None and stage in self._counts:
-            self._note(stage, outcome["status"], bool(outcome.get("reused")))
+    def stage_done(self, outcome: StageOutcome) -> None:
+        if self._bar is not None and outcome.stage in self._counts:
+            self._note(outcome.stage, outcome.status, outcome.reused)
 
     def finish(self) -> None:
         if self._bar is not None:
@@ -80,7 +83,7 @@ def _observer() -> RichRunObserver | None:
 
 
 def _exit_code(summary: dict[str, Any]) -> int:
-    counts = summary["counts"]
+    counts = summary["totals"]  # a reused failure is still a failure
     bad = counts["failed"] or counts["drifted"] or summary["abi"].get("incompatible", 0)
     return EXIT_PROBLEMS if bad else 0
 
@@ -112,8 +115,7 @@ def run(
         packages=package or None,
         jobs=jobs,
         scheduler=scheduler,
-        arch=arch,
-        timeout=timeout,
+        build=BuildOverrides(arch=arch, timeout=timeout),
         retry_failed=retry_failed,
     )
     summary = run_pipeline(ws, opts, _observer())
@@ -142,11 +144,14 @@ def build(
     artifacts: Annotated[
         Path, typer.Option("--artifacts", help="Artifact store for --tree builds.")
     ] = Path("artifacts"),
-    builder: Annotated[str, typer.Option("--builder", help="rpmbuild or mock.")] = "rpmbuild",
-    mock_config: Annotated[
-        str | None, typer.Option("--mock-config", help="mock -r CONFIG.")
+    builder: Annotated[
+        str | None,
+        typer.Option("--builder", help="rpmbuild or mock (default: [build] builder)."),
     ] = None,
-    dist: Annotated[str | None, typer.Option("--dist", help="%dist for --tree builds.")] = None,
+    mock_config: Annotated[
+        str | None, typer.Option("--mock-config", help="mock -r CONFIG (implies --builder mock).")
+    ] = None,
+    dist: Annotated[str | None, typer.Option("--dist", help="The %dist macro, e.g. .el9.")] = None,
     jobs: JobsOption = None,
     arch: ArchOption = None,
     timeout: TimeoutOption = None,
@@ -154,28 +159,27 @@ def build(
     output: OutputOption = None,
 ) -> None:
     """Build packages: the workspace's (import and patch reused when done) or given trees."""
-    if builder not in ("rpmbuild", "mock"):
+    if builder is not None and builder not in ("rpmbuild", "mock"):
         raise typer.BadParameter("--builder must be rpmbuild or mock")
+    overrides = BuildOverrides(
+        builder=cast(BuilderName | None, builder),
+        mock_config=mock_config,
+        arch=arch,
+        dist=dist,
+        timeout=timeout,
+    )
     if not tree:
         ws = Workspace.open(workspace)
         opts = RunOptions(
             stages=["import", "patch", "build"],
             packages=package or None,
             jobs=jobs,
-            arch=arch,
-            timeout=timeout,
-            builder=builder,
+            build=overrides,
         )
         summary = run_pipeline(ws, opts, _observer())
         emit(summary_document(summary), fmt, output)
         raise typer.Exit(_exit_code(summary))
-    bopts = BuildOptions(
-        builder="mock" if builder == "mock" else "rpmbuild",
-        mock_config=mock_config,
-        arch=arch,
-        dist=dist,
-        timeout=float(timeout or 3600),
-    )
+    bopts = overrides.apply(BuildOptions())
     check_builder(bopts)
     store = ArtifactStore(artifacts)
     with ThreadPoolExecutor(max_workers=jobs or 2) as pool:

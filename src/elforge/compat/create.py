@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import posixpath
 import shutil
-import subprocess
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 from elforge.compat.profile import KIND_SYMBOLS, UNVERSIONED, Library, Profile, highest_versions
 from elforge.compat.trees import Tree, find_rpms, norm, read_root_dirs, read_rpm
 from elforge.errors import ElforgeError, FormatError
+from elforge.proc import run_command
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.nevra import NEVRA
 
@@ -138,7 +138,7 @@ def rpmdb_owners(root: Path) -> dict[str, str]:
         or shutil.which("rpm") is None
     ):
         return {}
-    proc = subprocess.run(
+    proc = run_command(
         ["rpm", "--root", str(root.resolve()), "-qa", "--qf", "[%{FILENAMES}\t%{NEVRA}\n]"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip

@@ -1,6 +1,6 @@
 """Where tasks run: a local process pool (default) or a Dask distributed cluster.
 
-Both take a top-level function and a list of plain dicts and yield ``(item, result)`` pairs
+Both take the task function and a list of :class:`PackageSpec` and yield ``(spec, result)`` pairs
 as tasks finish, in completion order; a task that raised yields its exception instead, so
 one broken package never stops the others. Dask workers must see the workspace at the same
 path (same host, or a shared file system).
@@ -13,17 +13,19 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
+from elforge.engine.protocol import PackageResult, PackageSpec
 from elforge.engine.stages import worker_init
 from elforge.errors import ConfigError, ToolError
+from elforge.logs import current_level
 
-Task = Callable[[dict[str, Any]], dict[str, Any]]
-Yielded = tuple[dict[str, Any], dict[str, Any] | BaseException]
+Task = Callable[[PackageSpec], PackageResult]
+Yielded = tuple[PackageSpec, PackageResult | BaseException]
 
 
 class Executor(Protocol):
     description: str
 
-    def run(self, fn: Task, items: list[dict[str, Any]]) -> Iterator[Yielded]: ...
+    def run(self, fn: Task, items: list[PackageSpec]) -> Iterator[Yielded]: ...
 
     def close(self) -> None: ...
 
@@ -36,7 +38,7 @@ class LocalExecutor:
         self.description = f"local ({self.jobs} processes)"
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, fn: Task, items: list[dict[str, Any]]) -> Iterator[Yielded]:
+    def run(self, fn: Task, items: list[PackageSpec]) -> Iterator[Yielded]:
         if not items:
             return
         if self._pool is None:
@@ -44,8 +46,9 @@ class LocalExecutor:
                 max_workers=min(self.jobs, len(items)),
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=worker_init,
+                initargs=(current_level(),),
             )
-        pending: dict[Future[dict[str, Any]], dict[str, Any]] = {
+        pending: dict[Future[PackageResult], PackageSpec] = {
             self._pool.submit(fn, item): item for item in items
         }
         while pending:
@@ -81,7 +84,7 @@ class DaskExecutor:
         workers = len(self._client.scheduler_info().get("workers", {}))
         self.description = f"dask ({address}, {workers} workers)"
 
-    def run(self, fn: Task, items: list[dict[str, Any]]) -> Iterator[Yielded]:
+    def run(self, fn: Task, items: list[PackageSpec]) -> Iterator[Yielded]:
         from distributed import as_completed
 
         if not items:

@@ -1,48 +1,53 @@
 """``elforge run``: every package through import → patch → build → verify, then publish.
 
 The coordinating process (this module) takes the workspace lock, reads what the store knows,
-sends one task per package to the executor, writes each package's results in one transaction
-as they come back, runs the publish stage over all built packages, and returns the run
-summary (``elforge.run/1``). Killing it at any point loses at most the packages in flight:
-everything recorded stays, and a rerun reuses it by input hash.
-
-Publish runs once over all packages rather than per package, because a repository's
-metadata covers all of them.
+sends one task (:class:`PackageSpec`) per package to the executor, writes each package's
+:class:`PackageResult` in one transaction as it comes back, runs the publish stage over all
+built packages, and returns the run summary (``elforge.run/1``). Killing it at any point
+loses at most the packages in flight: everything recorded stays, and a rerun reuses it by
+input hash.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-import shutil
 import time
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from elforge.build.builders import check_builder
-from elforge.build.hashing import inputs_hash
 from elforge.engine import record
 from elforge.engine.executors import Executor, make_executor
 from elforge.engine.lock import WorkspaceLock
-from elforge.engine.stages import (
-    DEFAULT_STAGES,
-    build_options,
-    patching_engine,
-    run_package,
-    try_reuse,
+from elforge.engine.protocol import (
+    ArtifactRef,
+    PackageRef,
+    PackageResult,
+    PackageSpec,
+    StageOutcome,
 )
-from elforge.errors import ConfigError, ElforgeError
-from elforge.report.model import Finding, ReportDocument, Severity, Table
+from elforge.engine.stages import DEFAULT_STAGES, run_package, try_reuse
+from elforge.engine.stages.patch import patching_engine
+from elforge.engine.stages.publish import stage_publish
+from elforge.engine.summary import SCHEMA, summarize, summary_document
+from elforge.engine.waves import run_in_waves
+from elforge.errors import ConfigError
 from elforge.report.render import render_html, render_json
 from elforge.rpm.header import read_header
 from elforge.rpm.nevra import NEVRA
-from elforge.store.db import open_store
+from elforge.store.db import Store, open_store
+from elforge.workspace.options import BuildOverrides, WorkspaceOptions
 from elforge.workspace.workspace import Workspace
 
+__all__ = ["ALL_STAGES", "SCHEMA", "RunOptions", "run_pipeline", "summary_document"]
+
+log = logging.getLogger(__name__)
+
 ALL_STAGES = ("import", "patch", "build", "verify", "publish")
-SCHEMA = "elforge.run/1"
 
 
 class RunObserver(Protocol):
@@ -50,9 +55,9 @@ class RunObserver(Protocol):
 
     def start(self, packages: list[str], stages: list[str]) -> None: ...
 
-    def package_done(self, name: str, outcomes: dict[str, dict[str, Any]]) -> None: ...
+    def package_done(self, result: PackageResult) -> None: ...
 
-    def stage_done(self, stage: str, outcome: dict[str, Any]) -> None: ...
+    def stage_done(self, outcome: StageOutcome) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -61,10 +66,10 @@ class SilentObserver:
     def start(self, packages: list[str], stages: list[str]) -> None:
         pass
 
-    def package_done(self, name: str, outcomes: dict[str, dict[str, Any]]) -> None:
+    def package_done(self, result: PackageResult) -> None:
         pass
 
-    def stage_done(self, stage: str, outcome: dict[str, Any]) -> None:
+    def stage_done(self, outcome: StageOutcome) -> None:
         pass
 
     def finish(self) -> None:
@@ -78,9 +83,7 @@ class RunOptions:
     jobs: int | None = None
     executor: str | None = None  # "local" or "dask"; default from [executor]
     scheduler: Any = None  # address or a distributed cluster object
-    arch: str | None = None
-    timeout: int | None = None
-    builder: str | None = None
+    build: BuildOverrides = field(default_factory=BuildOverrides)
     retry_failed: bool = False
 
 
@@ -95,301 +98,166 @@ def stage_status() -> dict[str, str]:
     }
 
 
-def _settings(ws: Workspace, opts: RunOptions) -> dict[str, Any]:
-    cfg = ws.config
-    build = cfg.build.model_dump()
-    if opts.arch:
-        build["arch"] = opts.arch
-    if opts.timeout:
-        build["timeout"] = opts.timeout
-    if opts.builder:
-        build["builder"] = opts.builder
-    configs = cfg.patch.configs
-    if configs and not Path(configs).is_absolute():
-        configs = str(ws.root / configs)
-    return {
-        "dist": cfg.workspace.dist,
-        "release_branch": cfg.workspace.release_branch,
-        "patched_branch": cfg.workspace.patched_branch,
-        "patch_configs": configs,
-        "patch_format": cfg.patch.format,
-        "allow_scripts": cfg.patch.allow_scripts,
-        "build": build,
-        "stablelist": _workspace_path(ws, cfg.verify.stablelist),
-    }
-
-
-def _workspace_path(ws: Workspace, value: str | None) -> str | None:
-    """A config path as an absolute path (relative ones are relative to the workspace)."""
-    if not value:
-        return None
-    return str(Path(value) if Path(value).is_absolute() else ws.root / value)
-
-
-def index_reference(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
+def index_reference(ws: Workspace) -> dict[str, list[ArtifactRef]]:
     """Reference binary RPMs (``[verify] reference`` folders), grouped by source package."""
     files: list[Path] = []
-    for entry in ws.config.verify.reference:
-        folder = Path(entry) if Path(entry).is_absolute() else ws.root / entry
+    for folder in ws.options.verify.reference:
         if not folder.is_dir():
             raise ConfigError("reference folder does not exist", subject=folder)
         files += sorted(p for p in folder.rglob("*.rpm") if not p.name.endswith(".src.rpm"))
-    if not files:
-        return {}
-    grouped: dict[str, list[dict[str, Any]]] = {}
+    grouped: dict[str, list[ArtifactRef]] = {}
     for path in files:
         header = read_header(path, digest=True)  # FormatError names a broken reference RPM
         source = NEVRA.parse_filename(header.sourcerpm or path.name).name
-        grouped.setdefault(source, []).append(
-            {
-                "path": str(path),
-                "filename": path.name,
-                "sha256": header.sha256,
-                "nevra": str(header.nevra),
-            }
-        )
+        ref = ArtifactRef(str(path), path.name, header.sha256 or "", str(header.nevra))
+        grouped.setdefault(source, []).append(ref)
     return grouped
 
 
-def publish(
-    ws: Workspace, results: dict[str, dict[str, Any]], previous: dict[str, Any] | None
+def _chain(stages: list[str]) -> list[str]:
+    """The per-package stages to run: the asked ones plus those whose outputs they need."""
+    chain = [s for s in stages if s != "publish"]
+    for needed, by in (("import", "patch"), ("import", "build"), ("build", "verify")):
+        if by in chain and needed not in chain:
+            chain.insert(chain.index(by), needed)
+    return chain
+
+
+def _selected_stages(opts: RunOptions) -> list[str]:
+    unknown = [s for s in opts.stages if s not in ALL_STAGES]
+    if unknown:
+        raise ConfigError(
+            f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(ALL_STAGES)}",
+            subject="--stages",
+        )
+    return [s for s in ALL_STAGES if s in opts.stages]
+
+
+def _selected_packages(ws: Workspace, wanted: list[str] | None) -> list[PackageRef]:
+    entries = ws.config.packages
+    if wanted:
+        missing = sorted(set(wanted) - {p.name for p in entries})
+        if missing:
+            raise ConfigError(f"not in elforge.toml: {', '.join(missing)}", subject=ws.root)
+        entries = [p for p in entries if p.name in wanted]
+    return [PackageRef.from_entry(p) for p in entries]
+
+
+@dataclass
+class _Run:
+    """One run's coordinator state: where results go as they come back."""
+
+    ws: Workspace
+    store: Store
+    run_id: int
+    observer: RunObserver
+    results: list[PackageResult] = field(default_factory=list)
+
+    def record(self, result: PackageResult) -> None:
+        self.record_now(result)
+        self.results.append(result)
+        self.observer.package_done(result)
+
+    def record_now(self, result: PackageResult) -> None:
+        """Into the store only: stages done before the package's chain is complete."""
+        record.record_package(self.store, self.run_id, self.ws.options.patched_branch, result)
+
+
+def run_tasks(
+    on_result: Callable[[PackageResult], None],
+    executor: Executor,
+    specs: list[PackageSpec],
+    first: str,
+) -> None:
+    """Settle what is reusable here, send the rest to the executor, hand each result to
+    ``on_result`` as it finishes."""
+    todo = []
+    for spec in specs:
+        done = try_reuse(spec)
+        if done is None:
+            todo.append(spec)
+        else:
+            on_result(done)
+    log.info(
+        "%d packages settled from recorded outcomes, %d to run", len(specs) - len(todo), len(todo)
+    )
+    for spec, res in executor.run(run_package, todo):
+        if isinstance(res, BaseException):  # the task itself died (worker lost…)
+            lost = StageOutcome(
+                first, "failed", "", error=f"task failed: {type(res).__name__}: {res}"
+            )
+            res = PackageResult(spec.name, {**spec.context, first: lost})
+        on_result(res)
+
+
+def run_pipeline(
+    ws: Workspace, opts: RunOptions | None = None, observer: RunObserver | None = None
 ) -> dict[str, Any]:
-    """Publish every built binary RPM with ``elforge.repo.publish_repo``.
-
-    The repositories go to ``[publish] dest`` (default ``repos/``), split by ``[publish]
-    layout`` or ``reference`` when given; the publisher itself is incremental and writes the
-    metadata atomically. Its input is a folder of hard links named like the RPMs (the artifact
-    store names files by hash).
-    """
-    from elforge.repo.publish import publish_repo
-
+    """Run the pipeline over the workspace's packages and return the ``elforge.run/1`` dict."""
+    opts = opts or RunOptions()
+    observer = observer or SilentObserver()
+    stages = _selected_stages(opts)
+    chain = _chain(stages)
+    packages = _selected_packages(ws, opts.packages)
+    settings: WorkspaceOptions = ws.options.with_build(opts.build)
+    if "build" in chain:
+        check_builder(settings.build)
     started = time.monotonic()
-    rpms = sorted(
-        (
-            f
-            for res in results.values()
-            for f in res["outcomes"].get("build", {}).get("output", {}).get("rpms", [])
-            if res["outcomes"].get("build", {}).get("status") == "built"
-        ),
-        key=lambda f: f["filename"],
-    )
-    cfg = ws.config.publish
-    dest = ws.root / cfg.dest
-    key = inputs_hash(
-        {
-            "stage": "publish",
-            "rpms": [(f["filename"], f["sha256"]) for f in rpms],
-            "config": cfg.model_dump(),
-        }
-    )
-    base = {"stage": "publish", "input_hash": key, "reused": False, "error": None}
-    if (
-        previous
-        and previous["input_hash"] == key
-        and previous["status"] == "published"
-        and all(
-            (Path(r["path"]) / "repodata" / "repomd.xml").is_file()
-            for r in previous["output"].get("repos", [])
-        )
-    ):
-        return {**previous, "stage": "publish", "reused": True, "duration": 0.0}
-    if not rpms:
-        return {
-            **base,
-            "status": "skipped",
-            "output": {},
-            "error": "nothing built",
-            "duration": 0.0,
-        }
-    links = ws.state_dir / "publish-input"
-    shutil.rmtree(links, ignore_errors=True)
-    links.mkdir(parents=True)
-    for f in rpms:
-        os.link(f["path"], links / f["filename"])
-
-    def rel(path: str | None) -> Path | None:
-        return ws.root / path if path else None
-
-    try:
-        result = publish_repo(
-            sorted(links.iterdir()),
-            dest,
-            layout=cfg.layout or None,
-            reference=cfg.reference or None,
-            updateinfo=rel(cfg.updateinfo),
-            modules=rel(cfg.modules),
-            sign_key=cfg.sign_key,
-        )
-    except Exception as exc:  # recorded as a failed publish; the run's results stand
-        detail = str(exc) if isinstance(exc, ElforgeError) else f"{type(exc).__name__}: {exc}"
-        return {
-            **base,
-            "status": "failed",
-            "output": {},
-            "error": detail,
-            "duration": round(time.monotonic() - started, 3),
-        }
-    finally:
-        shutil.rmtree(links, ignore_errors=True)
-    published: dict[str, Any] = result.to_json()
-    repos = [{**r, "path": str(Path(r["path"]).resolve())} for r in published.get("repos", [])]
-    output = {
-        "dest": str(dest),
-        "repos": repos,
-        "repo": repos[0]["path"] if repos else None,
-        "packages": sum(r["packages"] for r in repos),
-        "unplaced": published.get("unplaced", []),
-        "failed": published.get("failed", []),
-        "signed": published.get("signed", 0),
-        "publisher": "elforge.repo",
-    }
-    failed = published.get("failed", [])
-    status, error = "published", None
-    if failed:
-        status = "failed"
-        error = "; ".join(f"{x['rpm']}: {x['error']}" for x in failed)[:2000]
-    return {
-        **base,
-        "status": status,
-        "output": output,
-        "error": error,
-        "duration": round(time.monotonic() - started, 3),
-    }
-
-
-def _package_row(name: str, outcomes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    def status(stage: str) -> str | None:
-        return outcomes[stage]["status"] if stage in outcomes else None
-
-    nvr = None
-    for stage in ("build", "patch", "import"):
-        nvr = nvr or (outcomes.get(stage, {}).get("output") or {}).get("nvr")
-    errors = [
-        f"{o['stage']}: {o['error']}"
-        for o in outcomes.values()
-        if o.get("error") and o["status"] in ("failed", "drifted", "skipped")
-    ]
-    verify = outcomes.get("verify", {})
-    problems = [
-        p
-        for pair in (verify.get("output") or {}).get("pairs", [])
-        for p in pair.get("problems", [])
-    ]
-    missing = (verify.get("output") or {}).get("missing_binaries", [])
-    if not errors and (problems or missing):
-        errors = [f"verify: {problems[0]}" if problems else f"verify: missing {missing[0]}"]
-    return {
-        "name": name,
-        "nvr": nvr,
-        "import": status("import"),
-        "patch": status("patch"),
-        "build": status("build"),
-        "verify": status("verify"),
-        "abi_verdict": (verify.get("output") or {}).get("verdict"),
-        "reused": sorted(s for s, o in outcomes.items() if o.get("reused")),
-        "error": errors[0] if errors else None,
-    }
-
-
-def summarize(
-    results: dict[str, dict[str, Any]],
-    publish_outcome: dict[str, Any] | None,
-    *,
-    run_id: int,
-    executor: str,
-    stages: list[str],
-    duration: float,
-    report: str | None,
-) -> dict[str, Any]:
-    rows = [_package_row(name, results[name]["outcomes"]) for name in sorted(results)]
-    counts = Counter[str]()
-    abi = Counter[str]()
-    for row in rows:
-        counts["imported"] += row["import"] == "imported"
-        for status in ("identical", "patched", "drifted"):
-            counts[status] += row["patch"] == status
-        counts["failed"] += any(row[s] == "failed" for s in ("import", "patch", "build", "verify"))
-        counts["built"] += row["build"] == "built"
-        counts["skipped"] += any(row[s] == "skipped" for s in ("patch", "build"))
-        if row["verify"]:
-            abi[row["abi_verdict"] or row["verify"]] += 1
-    reused = Counter(s for row in rows for s in row["reused"])
-    return {
-        "schema": SCHEMA,
-        "run_id": run_id,
-        "executor": executor,
-        "stages": stages,
-        "stage_implementations": {s: v for s, v in stage_status().items() if s in stages},
-        "packages_total": len(rows),
-        "counts": {
-            k: counts[k]
-            for k in ("imported", "identical", "patched", "drifted", "failed", "built", "skipped")
-        },
-        "abi": dict(sorted(abi.items())),
-        "reused": dict(sorted(reused.items())),
-        "publish": (
-            {k: publish_outcome.get(k) for k in ("status", "output", "error", "reused")}
-            if publish_outcome
-            else None
-        ),
-        "packages": rows,
-        "duration": round(duration, 2),
-        "report": report,
-    }
-
-
-def summary_document(summary: dict[str, Any]) -> ReportDocument:
-    findings = []
-    for row in summary["packages"]:
-        if row["abi_verdict"] == "incompatible":
-            findings.append(
-                Finding(
-                    Severity.BAD,
-                    "run.abi-incompatible",
-                    row["nvr"] or row["name"],
-                    "not ABI-compatible with the reference: "
-                    + (row["error"] or "").removeprefix("verify: "),
-                    remedy="see the package's report in reports/abi/",
-                    layer="abi",
+    with WorkspaceLock(ws.state_dir):
+        store = open_store(ws.store_url)
+        executor = _executor(ws, opts)
+        try:
+            run = _Run(ws, store, record.start_run(store, executor.description, stages), observer)
+            previous = record.latest_outcomes(store, [*(p.name for p in packages), record.GLOBAL])
+            reference = index_reference(ws) if "verify" in chain else {}
+            specs = [
+                PackageSpec(
+                    workspace=ws.root,
+                    package=p,
+                    settings=settings,
+                    stages=tuple((s, DEFAULT_STAGES[s]) for s in chain),
+                    previous=previous.get(p.name, {}),
+                    reference=tuple(reference.get(p.name, [])),
+                    retry_failed=opts.retry_failed,
                 )
-            )
-        elif row["error"]:
-            severity = Severity.BAD if "failed" in row.values() else Severity.VERIFY
-            findings.append(
-                Finding(
-                    severity, "run.package-stopped", row["name"], row["error"], layer="pipeline"
-                )
-            )
-    counts = summary["counts"]
-    table = Table(
-        "Packages",
-        ["package", "nvr", "import", "patch", "build", "verify/ABI", "reused", "problem"],
-    )
-    for row in summary["packages"]:
-        table.rows.append(
-            [
-                row["name"],
-                row["nvr"] or "",
-                row["import"] or "-",
-                row["patch"] or "-",
-                row["build"] or "-",
-                row["abi_verdict"] or row["verify"] or "-",
-                ",".join(row["reused"]),
-                (row["error"] or "")[:70],
+                for p in packages
             ]
-        )
-    headline = [
-        ("packages", summary["packages_total"]),
-        *counts.items(),
-        *((f"ABI {k}", v) for k, v in summary["abi"].items()),
-        ("executor", summary["executor"]),
-        ("duration", f"{summary['duration']} s"),
-    ]
-    if summary.get("report"):
-        headline.append(("report", summary["report"]))
-    return ReportDocument(
-        SCHEMA, "elforge run", summary, findings=findings, summary=headline, tables=[table]
-    )
+            observer.start([p.name for p in packages], stages)
+            if "build" in chain:
+                run_in_waves(run.record, run.record_now, executor, specs, ws, run_tasks)
+            else:
+                run_tasks(run.record, executor, specs, chain[0])
+            publish = None
+            if "publish" in stages:
+                previous_publish = previous[record.GLOBAL].get("publish")
+                publish = stage_publish(
+                    ws.state_dir, settings.publish, run.results, previous_publish
+                )
+                record.record_global(store, run.run_id, publish)
+                observer.stage_done(publish)
+            observer.finish()
+            summary = summarize(
+                run.results,
+                publish,
+                run_id=run.run_id,
+                executor=executor.description,
+                stages=stages,
+                implementations={s: v for s, v in stage_status().items() if s in stages},
+                duration=time.monotonic() - started,
+            )
+            _write_reports(ws, summary)
+            record.finish_run(store, run.run_id, summary)
+            return summary
+        finally:
+            executor.close()
+            store.close()
+
+
+def _executor(ws: Workspace, opts: RunOptions) -> Executor:
+    conf = ws.options.executor
+    kind = opts.executor or conf.kind
+    scheduler = opts.scheduler or (conf.scheduler if kind == "dask" else None)
+    return make_executor(kind, jobs=opts.jobs or conf.jobs, scheduler=scheduler)
 
 
 def _write_reports(ws: Workspace, summary: dict[str, Any]) -> str:
@@ -403,112 +271,6 @@ def _write_reports(ws: Workspace, summary: dict[str, Any]) -> str:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, target)
     return str(path)
-
-
-def run_pipeline(
-    ws: Workspace, opts: RunOptions | None = None, observer: RunObserver | None = None
-) -> dict[str, Any]:
-    """Run the pipeline over the workspace's packages and return the ``elforge.run/1`` dict."""
-    opts = opts or RunOptions()
-    observer = observer or SilentObserver()
-    unknown = [s for s in opts.stages if s not in ALL_STAGES]
-    if unknown:
-        raise ConfigError(
-            f"unknown stage(s) {', '.join(unknown)}; known: {', '.join(ALL_STAGES)}",
-            subject="--stages",
-        )
-    stages = [s for s in ALL_STAGES if s in opts.stages]
-    chain = [s for s in stages if s != "publish"]
-    for needed, by in (("import", "patch"), ("import", "build"), ("build", "verify")):
-        if by in chain and needed not in chain:
-            chain.insert(chain.index(by), needed)  # a later stage needs its inputs
-    entries = ws.config.packages
-    if opts.packages:
-        missing = sorted(set(opts.packages) - {p.name for p in entries})
-        if missing:
-            raise ConfigError(f"not in elforge.toml: {', '.join(missing)}", subject=ws.root)
-        entries = [p for p in entries if p.name in opts.packages]
-    settings = _settings(ws, opts)
-    if "build" in chain:
-        check_builder(build_options(settings))
-    started = time.monotonic()
-    with WorkspaceLock(ws.state_dir):
-        store = open_store(ws.store_url)
-        kind = opts.executor or ws.config.executor.kind
-        scheduler = opts.scheduler or (ws.config.executor.scheduler if kind == "dask" else None)
-        executor: Executor = make_executor(
-            kind, jobs=opts.jobs or ws.config.executor.jobs, scheduler=scheduler
-        )
-        try:
-            run_id = record.start_run(store, executor.description, stages)
-            names = [p.name for p in entries]
-            previous = record.latest_outcomes(store, [*names, record.GLOBAL])
-            reference = index_reference(ws) if "verify" in chain else {}
-            specs: list[dict[str, Any]] = [
-                {
-                    "workspace": str(ws.root),
-                    "package": p.model_dump(),
-                    "settings": settings,
-                    "stages": [(s, DEFAULT_STAGES[s]) for s in chain],
-                    "previous": previous.get(p.name, {}),
-                    "reference": reference.get(p.name, []),
-                    "retry_failed": opts.retry_failed,
-                }
-                for p in entries
-            ]
-            observer.start(names, stages)
-            results: dict[str, dict[str, Any]] = {}
-            # packages whose stages are all reusable are settled here, without a task
-            todo = []
-            for spec in specs:
-                done = try_reuse(spec)
-                if done is None:
-                    todo.append(spec)
-                    continue
-                record.record_package(store, run_id, ws.config.workspace.patched_branch, done)
-                results[spec["package"]["name"]] = done
-                observer.package_done(spec["package"]["name"], done["outcomes"])
-            for spec, res in executor.run(run_package, todo):
-                name = spec["package"]["name"]
-                if isinstance(res, BaseException):  # the task itself died (worker lost…)
-                    res = {
-                        "package": name,
-                        "outcomes": {
-                            chain[0]: {
-                                "stage": chain[0],
-                                "status": "failed",
-                                "input_hash": "",
-                                "output": {},
-                                "error": f"task failed: {type(res).__name__}: {res}",
-                                "reused": False,
-                                "duration": 0.0,
-                            }
-                        },
-                    }
-                record.record_package(store, run_id, ws.config.workspace.patched_branch, res)
-                results[name] = res
-                observer.package_done(name, res["outcomes"])
-            publish_outcome = None
-            if "publish" in stages:
-                publish_outcome = publish(ws, results, previous[record.GLOBAL].get("publish"))
-                record.record_global(store, run_id, publish_outcome)
-                observer.stage_done("publish", publish_outcome)
-            observer.finish()
-            summary = summarize(
-                results,
-                publish_outcome,
-                run_id=run_id,
-                executor=executor.description,
-                stages=stages,
-                duration=time.monotonic() - started,
-                report=None,
-            )
-            _write_reports(ws, summary)
-            record.finish_run(store, run_id, summary)
-            return summary
-        finally:
-            executor.close()
-            store.close()
 
 
 def dump(summary: dict[str, Any], path: Path) -> None:

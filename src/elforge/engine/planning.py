@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from elforge.build.builders import REPRODUCIBLE_MACROS, find_spec
+from elforge.build.builders import find_spec
 from elforge.build.plan import (
     DEFAULT_HOST_PROVIDES,
     BuildPlan,
@@ -20,7 +20,7 @@ from elforge.build.plan import (
     make_plan,
 )
 from elforge.engine.record import latest_outcomes
-from elforge.engine.stages import local_upstream
+from elforge.engine.stages.importing import local_upstream
 from elforge.errors import ElforgeError
 from elforge.store.db import open_store
 from elforge.workspace.workspace import Workspace
@@ -28,10 +28,7 @@ from elforge.workspace.workspace import Workspace
 
 def plan_macros(ws: Workspace) -> tuple[tuple[str, str], ...]:
     """The macros the configured builder evaluates specs with (dist tag, [build] macros)."""
-    macros = dict(REPRODUCIBLE_MACROS)
-    macros["dist"] = ws.config.workspace.dist
-    macros.update(ws.config.build.macros)
-    return tuple(sorted(macros.items()))
+    return tuple(sorted(ws.options.build.all_macros().items()))
 
 
 def plan_settings(ws: Workspace, *, jobs: int | None = None) -> PlanSettings:
@@ -62,9 +59,10 @@ def _recorded_trees(ws: Workspace, names: list[str]) -> dict[str, Path]:
     trees: dict[str, Path] = {}
     for name, stages in outcomes.items():
         for stage in ("patch", "import"):
-            tree = (stages.get(stage) or {}).get("output", {}).get("tree")
-            if tree and Path(tree).is_dir():
-                trees[name] = Path(tree)
+            outcome = stages.get(stage)
+            tree = outcome.tree if outcome is not None and not outcome.stops_chain else None
+            if tree is not None and tree.is_dir():
+                trees[name] = tree
                 break
     return trees
 

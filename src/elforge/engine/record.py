@@ -8,11 +8,10 @@ it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from elforge.engine.protocol import PackageResult, StageOutcome
 from elforge.store.db import Store
 from elforge.store.models import (
     Artifact,
@@ -30,9 +29,9 @@ from elforge.store.models import (
 GLOBAL = "*"
 
 
-def latest_outcomes(store: Store, subjects: list[str]) -> dict[str, dict[str, dict[str, Any]]]:
-    """For each subject, each stage's most recently written outcome (plain dicts)."""
-    out: dict[str, dict[str, dict[str, Any]]] = {s: {} for s in subjects}
+def latest_outcomes(store: Store, subjects: list[str]) -> dict[str, dict[str, StageOutcome]]:
+    """For each subject, each stage's most recently written outcome."""
+    out: dict[str, dict[str, StageOutcome]] = {s: {} for s in subjects}
     with store.session() as session:
         rows = session.scalars(
             select(StageRun)
@@ -40,14 +39,15 @@ def latest_outcomes(store: Store, subjects: list[str]) -> dict[str, dict[str, di
             .order_by(StageRun.updated, StageRun.id)
         )
         for row in rows:
-            out[row.subject][row.stage] = {
-                "stage": row.stage,
-                "status": row.status,
-                "input_hash": row.input_hash,
-                "output": row.output,
-                "error": row.error,
-                "duration": row.duration,
-            }
+            out[row.subject][row.stage] = StageOutcome(
+                row.stage,
+                row.status,
+                row.input_hash,
+                row.output,
+                row.error,
+                False,
+                row.duration or 0.0,
+            )
     return out
 
 
@@ -59,7 +59,7 @@ def start_run(store: Store, executor: str, stages: list[str]) -> int:
         return run.id
 
 
-def finish_run(store: Store, run_id: int, summary: dict[str, Any]) -> None:
+def finish_run(store: Store, run_id: int, summary: dict[str, object]) -> None:
     with store.session() as session, session.begin():
         run = session.get(PipelineRun, run_id)
         if run is not None:
@@ -67,37 +67,37 @@ def finish_run(store: Store, run_id: int, summary: dict[str, Any]) -> None:
 
 
 def _upsert_stage(
-    session: Session, pkg: Package | None, subject: str, run_id: int, outcome: dict[str, Any]
+    session: Session, pkg: Package | None, subject: str, run_id: int, outcome: StageOutcome
 ) -> bool:
     """Insert the outcome, or refresh the row with the same inputs; True when inserted, or
     when it replaces a failure (a retried stage records its new build, import…)."""
     row = session.scalar(
         select(StageRun).where(
             StageRun.subject == subject,
-            StageRun.stage == outcome["stage"],
-            StageRun.input_hash == outcome["input_hash"],
+            StageRun.stage == outcome.stage,
+            StageRun.input_hash == outcome.inputs_hash,
         )
     )
-    fresh = row is None or (row.status == "failed" and outcome["status"] != "failed")
+    fresh = row is None or (row.status == "failed" and outcome.status != "failed")
     if row is None:
         row = StageRun(
             subject=subject,
-            stage=outcome["stage"],
-            input_hash=outcome["input_hash"],
+            stage=outcome.stage,
+            input_hash=outcome.inputs_hash,
             package_id=pkg.id if pkg else None,
         )
         session.add(row)
-    row.status, row.output, row.error = outcome["status"], outcome["output"], outcome["error"]
-    row.duration, row.run_id, row.updated = outcome.get("duration"), run_id, utcnow()
+    row.status, row.output, row.error = outcome.status, dict(outcome.output), outcome.error
+    row.duration, row.run_id, row.updated = outcome.duration, run_id, utcnow()
     return fresh
 
 
-def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str, Any]) -> None:
+def _domain_rows(session: Session, pkg: Package, branch: str, outcome: StageOutcome) -> None:
     """The stage's own table: imports, patch results, builds with artifacts, comparisons."""
-    stage, out, key = outcome["stage"], outcome["output"], outcome["input_hash"]
+    stage, out, key = outcome.stage, outcome.output, outcome.inputs_hash
     if stage == "import" and out.get("recorded_by") == "elforge.sources":
         pass  # the importer wrote its own provenance row
-    elif stage == "import" and outcome["status"] != "failed":
+    elif stage == "import" and outcome.status != "failed":
         session.add(
             UpstreamImport(
                 package_id=pkg.id,
@@ -107,8 +107,8 @@ def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str,
                 upstream_commit=out.get("commit"),
                 tag=out.get("tag"),
                 sources=out.get("sources", []),
-                status=outcome["status"],
-                error=outcome["error"],
+                status=outcome.status,
+                error=outcome.error,
                 input_hash=key,
             )
         )
@@ -119,7 +119,7 @@ def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str,
                 package_id=pkg.id,
                 branch=branch,
                 nvr=out.get("nvr"),
-                status=outcome["status"],
+                status=outcome.status,
                 input_hash=key,
                 actions=result.get("actions", []),
                 diagnostics=result.get("diagnostics", []),
@@ -136,8 +136,8 @@ def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str,
             command=out.get("command", ""),
             log_path=out.get("log_path"),
             duration=out.get("duration"),
-            status=outcome["status"],
-            error=outcome["error"],
+            status=outcome.status,
+            error=outcome.error,
             buildroot=out.get("buildroot", []),
         )
         session.add(build)
@@ -153,33 +153,33 @@ def _domain_rows(session: Session, pkg: Package, branch: str, outcome: dict[str,
                     path=f["path"],
                 )
             )
-    elif stage == "verify" and outcome["status"] not in ("unavailable", "no-reference"):
+    elif stage == "verify" and outcome.status not in ("unavailable", "no-reference"):
         session.add(
             Comparison(
                 package_id=pkg.id,
                 kind="abi",
                 reference=out.get("reference", ""),
                 candidate=out.get("candidate", ""),
-                verdict=out.get("verdict") or outcome["status"],
+                verdict=out.get("verdict") or outcome.status,
                 input_hash=key,
                 result=out,
             )
         )
 
 
-def record_package(store: Store, run_id: int, branch: str, result: dict[str, Any]) -> None:
+def record_package(store: Store, run_id: int, branch: str, result: PackageResult) -> None:
     """Write one package's fresh outcomes (reused ones are already there), atomically."""
     with store.session() as session, session.begin():
-        pkg = package_row(session, result["package"])
-        for outcome in result["outcomes"].values():
-            if outcome.get("reused") or not outcome["input_hash"]:
+        pkg = package_row(session, result.package)
+        for outcome in result.outcomes.values():
+            if outcome.reused or not outcome.inputs_hash:
                 continue
             if _upsert_stage(session, pkg, pkg.name, run_id, outcome):
                 _domain_rows(session, pkg, branch, outcome)
 
 
-def record_global(store: Store, run_id: int, outcome: dict[str, Any]) -> None:
-    if outcome.get("reused"):
+def record_global(store: Store, run_id: int, outcome: StageOutcome) -> None:
+    if outcome.reused:
         return
     with store.session() as session, session.begin():
         _upsert_stage(session, None, GLOBAL, run_id, outcome)

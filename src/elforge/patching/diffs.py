@@ -6,12 +6,12 @@ Patches run with ``--fuzz=0``: a hunk that needs fuzz is drift, not a success.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from elforge.errors import ConfigError, ToolError
 from elforge.patching.drift import nearest_match
+from elforge.proc import run_command
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
 _FAILED = re.compile(r"Hunk #(\d+) FAILED")
@@ -122,7 +122,7 @@ def run_patch(diff: Path, cwd: Path, strip: int, *, dry_run: bool) -> tuple[bool
     if dry_run:
         cmd.insert(1, "--dry-run")
     try:
-        res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+        res = run_command(cmd, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
     except FileNotFoundError:
         raise ToolError("GNU patch is not installed") from None
     return res.returncode == 0, (res.stdout + res.stderr).strip()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from elforge.errors import ToolError
 from elforge.patching.engine import apply_config
 from elforge.patching.outcome import PatchOutcome
 from elforge.patching.spec import find_spec, query_evr
+from elforge.proc import run_command
 
 _IDENTITY = {
     "GIT_AUTHOR_NAME": "elforge",
@@ -31,7 +31,7 @@ _IDENTITY = {
 
 def git(repo: Path, *args: str, check: bool = True, input_text: str | None = None) -> str:
     env = {**_IDENTITY, **os.environ}
-    res = subprocess.run(
+    res = run_command(
         ["git", "-C", str(repo), *args],
         capture_output=True,
         text=True,

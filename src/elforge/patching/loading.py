@@ -15,7 +15,6 @@ from __future__ import annotations
 import atexit
 import io
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ from elforge.errors import ConfigError
 from elforge.patching.autopatch import load_autopatch, looks_like_autopatch
 from elforge.patching.config import PatchConfig, build_config, load_yaml
 from elforge.patching.srpmproc import is_patch_repo, load_srpmproc
+from elforge.proc import run_command
 from elforge.tarsafe import extract_all
 
 FORMATS = ("auto", "elforge", "autopatch", "srpmproc")
@@ -45,7 +45,7 @@ atexit.register(_cleanup)
 
 
 def _git_out(repo: Path, *args: str) -> bytes | None:
-    res = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False)
+    res = run_command(["git", "-C", str(repo), *args], capture_output=True, check=False)
     return res.stdout if res.returncode == 0 else None
 
 

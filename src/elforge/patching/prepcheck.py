@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from elforge.errors import ToolError
 from elforge.patching.context import AddedPatch
 from elforge.patching.diffs import failure_excerpt, parse_diff, run_patch
 from elforge.patching.spec import find_spec, sources_dir
+from elforge.proc import run_command
 
 
 @dataclass
@@ -45,7 +45,7 @@ def prep(tree: Path, topdir: Path) -> Path:
         str(spec),
     ]  # fmt: skip
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        res = run_command(cmd, capture_output=True, text=True, timeout=900, check=False)
     except FileNotFoundError:
         raise ToolError("rpmbuild is not installed") from None
     if res.returncode != 0:

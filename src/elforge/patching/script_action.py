@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 from pathlib import Path
 
 from elforge.errors import ConfigError, ToolError
 from elforge.patching.config import RunScript
 from elforge.patching.context import ActionContext, Drift, Step
+from elforge.proc import run_command
 
 
 def _snapshot(tree: Path) -> dict[str, str]:
@@ -61,7 +61,7 @@ def run_script(action: RunScript, ctx: ActionContext) -> Step:
     tree = ctx.tree.resolve()
     cwd = tree if action.cwd == "tree" else script.parent
     before = _snapshot(tree)
-    res = subprocess.run(
+    res = run_command(
         sandbox_command(script, tree, cwd), capture_output=True, text=True, timeout=600, check=False
     )
     if res.returncode != 0:

@@ -8,11 +8,11 @@ return new line lists; they never evaluate macros except :func:`query_evr`, whic
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from elforge.errors import FormatError, ToolError
+from elforge.proc import run_command
 
 SECTION_NAMES = (
     "package",
@@ -363,7 +363,7 @@ def query_evr(spec: Path, *, dist: str | None = None, sourcedir: Path | None = N
         cmd += ["--define", f"_sourcedir {sourcedir}"]
     cmd.append(str(spec))
     try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        res = run_command(cmd, capture_output=True, text=True, timeout=120, check=False)
     except FileNotFoundError:
         raise ToolError("rpmspec is not installed", subject=spec) from None
     if res.returncode != 0:

@@ -9,13 +9,13 @@ repository root. See docs/patching.md for each mapping and where we are stricter
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 from elforge.errors import ConfigError
 from elforge.patching.config import PatchConfig, build_config
 from elforge.patching.prototext import FieldSpec, Schema, parse_text
+from elforge.proc import run_command
 
 FORMAT = "srpmproc"
 CFG_DIRS = ("PATCHES", "ROCKY/CFG")
@@ -324,9 +324,7 @@ def is_patch_repo(root: Path) -> bool:
 
 
 def _git(root: Path, *args: str) -> str | None:
-    res = subprocess.run(
-        ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
-    )
+    res = run_command(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
     return res.stdout if res.returncode == 0 else None
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import createrepo_c as cr
 
 from elforge.errors import ConfigError, FormatError, ToolError
+from elforge.proc import run_command
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.repo.pool import as_repository
 from elforge.report.model import Finding, ReportDocument, Severity, Table
@@ -162,7 +163,7 @@ def _sign(paths: Sequence[Path], key: str) -> None:
     gpg = shutil.which("gpg2") or shutil.which("gpg")
     if gpg is None:
         raise ToolError("gpg is not installed (rpmsign needs it)", subject="gpg")
-    proc = subprocess.run(
+    proc = run_command(
         [
             "rpmsign",
             "--addsign",

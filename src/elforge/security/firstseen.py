@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from elforge.errors import FormatError, ToolError
+from elforge.proc import run_command
 from elforge.rpm.updateinfo import parse_date
 
 
@@ -91,7 +91,7 @@ def read_first_seen_git(repo: Path, *, under: str | None = None) -> FirstSeen:
     ]  # fmt: skip
     if under:
         args += ["--", under]
-    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    proc = run_command(args, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise ToolError(f"git log failed: {proc.stderr.strip()}", subject=repo)
     result = FirstSeen(source=f"git:{repo}")
@@ -109,7 +109,7 @@ def read_first_seen_git(repo: Path, *, under: str | None = None) -> FirstSeen:
         if key not in result.times:  # --reverse: the first time we meet it is the first add
             result.times[key] = when
             result.files[key] = name
-    first = subprocess.run(
+    first = run_command(
         [git, "-C", str(repo), "log", "--reverse", "--format=%cI", "--max-parents=0"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip

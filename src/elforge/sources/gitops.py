@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elforge.errors import ElforgeError, FetchError, FormatError, ToolError
+from elforge.proc import LoggedPopen, run_command
 
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 IDENTITY = {
@@ -62,7 +63,7 @@ def git(
 ) -> str:
     """Run git; a failure raises ``error`` naming ``subject`` and git's own last line."""
     try:
-        proc = subprocess.run(
+        proc = run_command(
             ["git", *args],
             cwd=cwd,
             env=_env(env),
@@ -154,7 +155,7 @@ def export_tree(git_dir: Path, ref: str, dest: Path, *, subject: str) -> None:
             entries.append((mode, sha, path))
     if not entries:
         return
-    proc = subprocess.Popen(
+    proc = LoggedPopen(
         ["git", f"--git-dir={git_dir}", "cat-file", "--batch"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(),
     )  # fmt: skip
@@ -182,7 +183,7 @@ def export_tree(git_dir: Path, ref: str, dest: Path, *, subject: str) -> None:
 
 
 def _run_bytes(args: list[str], git_dir: Path, subject: str) -> bytes:
-    proc = subprocess.run(
+    proc = run_command(
         ["git", f"--git-dir={git_dir}", *args], env=_env(), capture_output=True, check=False
     )
     if proc.returncode != 0:

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from elforge.errors import FormatError, ToolError
+from elforge.proc import run_command
 
 QUERY = "%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\n"
 
@@ -24,7 +25,7 @@ def spec_nvr(spec: Path, *, dist: str, sourcedir: Path, subject: str) -> tuple[s
         str(spec),
     ]  # fmt: skip
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        proc = run_command(cmd, capture_output=True, text=True, timeout=120, check=False)
     except FileNotFoundError:
         raise ToolError("rpmspec is not installed", subject=subject) from None
     except subprocess.TimeoutExpired:

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from elforge.errors import FetchError, FormatError, ToolError, UnsafePayloadError
+from elforge.proc import run_command
 from elforge.sources.layout import Layout, NormalisedTree, write_internal_metadata
 from elforge.sources.metadata import SourceEntry, check_file_name
 
@@ -80,7 +81,7 @@ def check_signature(rpm: Path, keys: list[Path], *, subject: str) -> SignatureCh
 
 def _rpmkeys(*args: str, subject: str) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(
+        return run_command(
             ["rpmkeys", *args], capture_output=True, text=True, timeout=120, check=False
         )
     except FileNotFoundError:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from elforge.errors import ConfigError
 from elforge.workspace.config import CONFIG_NAME, DEFAULT_CONFIG, WorkspaceConfig, load_config
+from elforge.workspace.options import WorkspaceOptions, resolve_options
 
 
 @dataclass(frozen=True)
 class Workspace:
     root: Path
     config: WorkspaceConfig
+
+    @cached_property
+    def options(self) -> WorkspaceOptions:
+        """The configuration resolved once into the typed options every consumer uses."""
+        return resolve_options(self.root, self.config)
 
     @property
     def state_dir(self) -> Path:

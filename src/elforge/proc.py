@@ -1,0 +1,75 @@
+"""Every external command elforge runs goes through here, so each is logged once.
+
+:func:`run_command` is ``subprocess.run`` and :class:`LoggedPopen` is ``subprocess.Popen``
+(same arguments, same exceptions); both log the command line when it starts (DEBUG) and its
+exit status and duration when it ends (INFO, so ``--verbose`` shows what ran and how long it
+took; a failure or a timeout is a WARNING).
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+import time
+from collections.abc import Sequence
+from os import PathLike
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Argv = Sequence[str | PathLike[str]]
+_SHOWN = 400  # characters of a command line in the log: argv can hold whole file lists
+
+
+def describe(argv: Argv) -> str:
+    text = shlex.join(str(a) for a in argv)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + f"... ({len(argv)} arguments)"
+
+
+def _finished(argv: Argv, returncode: int, started: float) -> None:
+    seconds = time.monotonic() - started
+    level = logging.INFO if returncode == 0 else logging.WARNING
+    log.log(level, "ran %s (exit %d, %.2f s)", describe(argv), returncode, seconds)
+
+
+def run_command(argv: Argv, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+    """``subprocess.run(argv, **kwargs)``, logged; ``check`` defaults to False."""
+    kwargs.setdefault("check", False)
+    log.debug("run %s", describe(argv))
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(argv, **kwargs)
+    except subprocess.TimeoutExpired:
+        log.warning("timed out %s (after %.2f s)", describe(argv), time.monotonic() - started)
+        raise
+    except subprocess.CalledProcessError as exc:
+        _finished(argv, exc.returncode, started)
+        raise
+    except OSError as exc:
+        log.warning("could not run %s: %s", describe(argv), exc)
+        raise
+    _finished(argv, proc.returncode, started)
+    return proc
+
+
+class LoggedPopen(subprocess.Popen[Any]):
+    """``subprocess.Popen`` that logs its start, and its exit and duration when reaped."""
+
+    def __init__(self, argv: Argv, **kwargs: Any) -> None:
+        log.debug("start %s", describe(argv))
+        self._logged_argv = argv
+        self._started = time.monotonic()
+        self._reported = False
+        try:
+            super().__init__(argv, **kwargs)
+        except OSError as exc:
+            log.warning("could not run %s: %s", describe(argv), exc)
+            raise
+
+    def wait(self, timeout: float | None = None) -> int:
+        rc = super().wait(timeout)
+        if not self._reported:
+            self._reported = True
+            _finished(self._logged_argv, rc, self._started)
+        return rc
