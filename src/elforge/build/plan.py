@@ -173,12 +173,35 @@ def _add_provides(pool: solv.Pool, solvable: Any, provides: Iterable[str]) -> No
             solvable.add_deparray(solv.SOLVABLE_PROVIDES, dep)
 
 
+def load_available(
+    repos: Sequence[str], *, arch: str, cache_dir: Path | None
+) -> tuple[LoadedPool, list[tuple[str, str]]]:
+    """A pool of the repositories that load, and (repository, error) for each that does not
+    (unreachable, bad checksum, not a repository): one broken repository is not fatal."""
+    try:
+        return load_pool(list(repos), arch=arch, cache_dir=cache_dir), []
+    except ElforgeError:
+        pass  # find which one (the slow path runs only when one is broken)
+    good: list[str] = []
+    broken: list[tuple[str, str]] = []
+    for repo in repos:
+        try:
+            load_pool([repo], arch=arch, cache_dir=cache_dir)
+        except ElforgeError as exc:
+            broken.append((str(repo), str(exc)))
+            continue
+        good.append(repo)
+    return load_pool(good, arch=arch, cache_dir=cache_dir), broken
+
+
 class Resolver:
     """One libsolv pool: the release's future binaries, external repos and host provides."""
 
     def __init__(self, settings: PlanSettings, specs: Mapping[str, SpecDeps]) -> None:
-        self.errors: list[PlanError] = []
-        loaded = self._load_external(settings)
+        loaded, broken = load_available(
+            settings.buildroot_repos, arch=settings.arch, cache_dir=settings.repo_cache
+        )
+        self.errors = [PlanError(r, f"buildroot repository: {e}") for r, e in broken]
         self.pool: solv.Pool = loaded.pool
         self.source_of: dict[int, str] = {}
         # binary package name -> the release's source package that will build it
@@ -200,23 +223,6 @@ class Resolver:
         host.internalize()
         finish_pool(loaded)
         self._memo: dict[str, tuple[frozenset[str], bool] | None] = {}
-
-    def _load_external(self, settings: PlanSettings) -> LoadedPool:
-        """The external repositories that load; each broken one is one error, not fatal."""
-        repos = list(settings.buildroot_repos)
-        try:
-            return load_pool(repos, arch=settings.arch, cache_dir=settings.repo_cache)
-        except ElforgeError:
-            pass  # find which one (the slow path runs only when one is broken)
-        good = []
-        for repo in repos:
-            try:
-                load_pool([repo], arch=settings.arch, cache_dir=settings.repo_cache)
-            except ElforgeError as exc:
-                self.errors.append(PlanError(str(repo), f"buildroot repository: {exc}"))
-                continue
-            good.append(repo)
-        return load_pool(good, arch=settings.arch, cache_dir=settings.repo_cache)
 
     def providers(self, requirement: str) -> tuple[frozenset[str], bool] | None:
         """(release source packages providing it, whether an external/host repo does), or

@@ -21,9 +21,9 @@ from typing import Any
 
 import solv
 
-from elforge.build.plan import parse_dep
+from elforge.build.plan import load_available, parse_dep
 from elforge.errors import ElforgeError, FormatError
-from elforge.repo.pool import LoadedPool, finish_pool, load_pool, solvable_nevra
+from elforge.repo.pool import LoadedPool, finish_pool, solvable_nevra
 from elforge.rpm import remote
 from elforge.rpm.payload import extract
 
@@ -39,7 +39,7 @@ class UnmetBuildRequires(ElforgeError):
 class RootOptions:
     """Where a per-build root comes from."""
 
-    repos: tuple[str, ...]  # in priority order: the release's buildroot repository first
+    repos: tuple[str, ...]  # the release's buildroot repository first, then the external
     host_provides: tuple[str, ...]
     arch: str = "x86_64"
     cache_dir: Path | None = None
@@ -50,7 +50,9 @@ class RootOptions:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "repos": list(self.repos),
+            # the release's own repository is named by what this build uses from it
+            # (``needs``), not by its path: a moved workspace rebuilds nothing
+            "repos": ["<release buildroot>", *self.repos[1:]],
             "host_provides": sorted(self.host_provides),
             "needs": [list(n) for n in self.needs],
         }
@@ -69,8 +71,8 @@ class RootSelection:
     host_met: tuple[str, ...]  # BuildRequires the host provides
 
 
-def _pool(opts: RootOptions) -> LoadedPool:
-    loaded = load_pool(list(opts.repos), arch=opts.arch, cache_dir=opts.cache_dir)
+def _pool(opts: RootOptions) -> tuple[LoadedPool, list[tuple[str, str]]]:
+    loaded, broken = load_available(opts.repos, arch=opts.arch, cache_dir=opts.cache_dir)
     host = loaded.pool.add_repo("host")
     for name in opts.host_provides:
         s = host.add_solvable()
@@ -78,7 +80,7 @@ def _pool(opts: RootOptions) -> LoadedPool:
         s.add_deparray(solv.SOLVABLE_PROVIDES, loaded.pool.Dep(name))
     host.internalize()
     finish_pool(loaded)
-    return loaded
+    return loaded, broken
 
 
 class _Chooser:
@@ -125,7 +127,8 @@ class _Chooser:
 
 def select_root(buildrequires: Sequence[str], opts: RootOptions) -> RootSelection:
     """The packages a build's root needs, or UnmetBuildRequires naming every unmet one."""
-    chooser = _Chooser(_pool(opts))
+    loaded, broken = _pool(opts)
+    chooser = _Chooser(loaded)
     host_met: list[str] = []
     unmet: list[str] = []
     for requirement in buildrequires:
@@ -139,9 +142,10 @@ def select_root(buildrequires: Sequence[str], opts: RootOptions) -> RootSelectio
         elif not chooser.met(found):
             chooser.add_with_requires(chooser.pick(found))
     if unmet:
+        why = "".join(f"; buildroot repository unusable: {err}" for _, err in broken)
         raise UnmetBuildRequires(
             f"unmet BuildRequires: {', '.join(unmet)} (in no buildroot repository and not in "
-            "[build] host_provides)"
+            f"[build] host_provides){why}"
         )
     packages = [
         RootPackage(solvable_nevra(s), chooser.loaded.sources[s.repo.id].name, _fetch(chooser, s))

@@ -91,6 +91,8 @@ reference = ["reference"]
 {packages}"""
 
 REFERENCE_MACROS = {"vendor": "Acme", "packager": "Acme Release Engineering"}
+# the BuildRequires cycle acme-docgen <-> acme-fmt, broken by building acme-docgen first
+EXAMPLE_BOOTSTRAP = ("acme-docgen", "acme-fmt")
 
 
 def create_example_workspace(dest: Path, *, jobs: int = 2, example: Path = EXAMPLE_ROOT) -> Path:
