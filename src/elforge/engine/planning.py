@@ -31,11 +31,26 @@ def plan_macros(ws: Workspace) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(ws.options.build.all_macros().items()))
 
 
+def buildroot_repository(ws: Workspace) -> Path:
+    """The workspace's own buildroot repository: every RPM the chain builds has built."""
+    return ws.root / "buildroot"
+
+
+def external_repos(ws: Workspace) -> tuple[str, ...]:
+    """``[build] buildroot_repos``, relative paths made absolute."""
+    return tuple(r if "://" in r or Path(r).is_absolute() else str(ws.root / r)
+                 for r in ws.config.build.buildroot_repos)  # fmt: skip
+
+
 def plan_settings(ws: Workspace, *, jobs: int | None = None) -> PlanSettings:
     build = ws.config.build
     host = build.host_provides if build.host_provides is not None else DEFAULT_HOST_PROVIDES
-    repos = tuple(r if "://" in r or Path(r).is_absolute() else str(ws.root / r)
-                  for r in build.buildroot_repos)  # fmt: skip
+    repos = external_repos(ws)
+    own = buildroot_repository(ws)
+    if (own / "repodata" / "repomd.xml").is_file():
+        # what earlier runs built counts too (after the release's own future packages):
+        # ``elforge run -p NAME`` builds NAME against the packages already built
+        repos += (str(own),)
     return PlanSettings(
         macros=plan_macros(ws),
         arch=build.arch or "x86_64",

@@ -25,7 +25,7 @@ from elforge.build.chain import add_to_repository, ensure_repository
 from elforge.build.plan import BuildPlan, PlanPackage, make_plan
 from elforge.build.rootbuild import RootOptions
 from elforge.engine.executors import Executor
-from elforge.engine.planning import plan_settings
+from elforge.engine.planning import buildroot_repository, external_repos, plan_settings
 from elforge.engine.protocol import PackageResult, PackageSpec, StageInputs
 from elforge.errors import ElforgeError
 from elforge.workspace.workspace import Workspace
@@ -33,10 +33,6 @@ from elforge.workspace.workspace import Workspace
 OnResult = Callable[[PackageResult], None]
 RunTasks = Callable[[OnResult, Executor, list[PackageSpec], str], None]
 BEFORE_PLANNING = ("import", "patch")
-
-
-def buildroot_repository(ws: Workspace) -> Path:
-    return ws.root / "buildroot"
 
 
 def not_built(prepared: PackageResult, reason: str) -> PackageResult:
@@ -99,7 +95,7 @@ class _Waves:
                 self.failed.add(name)
                 self.skip(name, f"BuildRequires from {', '.join(sorted(set(broken)))}, not built")
             else:
-                todo.append(self.spec_for(name, settings.buildroot_repos, settings.host_provides))
+                todo.append(self.spec_for(name, external_repos(self.ws), settings.host_provides))
         return todo
 
 
