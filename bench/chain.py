@@ -152,12 +152,10 @@ def main() -> None:
             try:
                 ws3 = _workspace(tmp / "ws-dask", tmp / "release", release.names, boot, 2)
                 seconds, dsum = _run(ws3, executor="dask", scheduler=address)
-                rows.append(
-                    (
-                        f"elforge run, Dask (scheduler + 2 workers), built {dsum['counts']['built']}",
-                        seconds,
-                    )
+                label = (
+                    f"elforge run, Dask (scheduler + 2 workers), built {dsum['counts']['built']}"
                 )
+                rows.append((label, seconds))
             finally:
                 for proc in reversed(procs):
                     proc.terminate()
@@ -170,8 +168,9 @@ def main() -> None:
     for label, seconds in rows:
         print(f"{label:<62}{seconds:>9.1f}{seconds / n:>11.3f}{seconds / anchor:>10.2f}x")
     overhead = (local1 - anchor) / n
-    print(f"per-package engine overhead (local, 1 process): {overhead:.3f} s = "
-          f"{overhead / (anchor / n) * 100:.0f}% of a bare rpmbuild ({anchor / n:.3f} s)")  # fmt: skip
+    share = overhead / (anchor / n) * 100
+    print(f"per-package engine overhead (local, 1 process): {overhead:.3f} s = {share:.0f}% "
+          f"of a bare rpmbuild ({anchor / n:.3f} s)")  # fmt: skip
 
 
 if __name__ == "__main__":

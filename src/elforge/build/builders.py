@@ -369,9 +369,11 @@ def build_tree(
     started = time.monotonic()
     inputs = build_input(tree, name, opts, commit=commit)
     key = inputs_hash(inputs)
+    buildroot: list[str] = []
     if opts.builder == "mock":
-        buildroot: list[str] = []
         note = "mock chroot"
+    elif opts.root is not None:
+        note = "per-build root (not made: the build stopped before)"
     else:
         buildroot, note = host_buildroot()
     logs_dir.mkdir(parents=True, exist_ok=True)
