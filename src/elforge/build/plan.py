@@ -173,6 +173,17 @@ def _add_provides(pool: solv.Pool, solvable: Any, provides: Iterable[str]) -> No
             solvable.add_deparray(solv.SOLVABLE_PROVIDES, dep)
 
 
+def add_host_repo(pool: solv.Pool, names: Sequence[str]) -> None:
+    """A ``host`` repository whose solvables provide ``names`` unversioned (which meets any
+    versioned requirement on them, as in rpm)."""
+    host = pool.add_repo("host")
+    for name in names:
+        s = host.add_solvable()
+        s.name, s.evr, s.arch = name, "0-0", "noarch"
+        s.add_deparray(solv.SOLVABLE_PROVIDES, pool.Dep(name))
+    host.internalize()
+
+
 def load_available(
     repos: Sequence[str], *, arch: str, cache_dir: Path | None
 ) -> tuple[LoadedPool, list[tuple[str, str]]]:
@@ -215,12 +226,7 @@ class Resolver:
                 self.source_of[s.id] = name
                 self.builds_binary[binary.name] = name
         release.internalize()
-        host = self.pool.add_repo("host")
-        for name in settings.host_provides:
-            s = host.add_solvable()
-            s.name, s.evr, s.arch = name, "0-0", "noarch"
-            s.add_deparray(solv.SOLVABLE_PROVIDES, self.pool.Dep(name))
-        host.internalize()
+        add_host_repo(self.pool, settings.host_provides)
         finish_pool(loaded)
         self._memo: dict[str, tuple[frozenset[str], bool] | None] = {}
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import solv
 
-from elforge.build.plan import load_available, parse_dep
+from elforge.build.plan import add_host_repo, load_available, parse_dep
 from elforge.errors import ElforgeError, FormatError
 from elforge.repo.pool import LoadedPool, finish_pool, solvable_nevra
 from elforge.rpm import remote
@@ -73,12 +73,7 @@ class RootSelection:
 
 def _pool(opts: RootOptions) -> tuple[LoadedPool, list[tuple[str, str]]]:
     loaded, broken = load_available(opts.repos, arch=opts.arch, cache_dir=opts.cache_dir)
-    host = loaded.pool.add_repo("host")
-    for name in opts.host_provides:
-        s = host.add_solvable()
-        s.name, s.evr, s.arch = name, "0-0", "noarch"
-        s.add_deparray(solv.SOLVABLE_PROVIDES, loaded.pool.Dep(name))
-    host.internalize()
+    add_host_repo(loaded.pool, opts.host_provides)
     finish_pool(loaded)
     return loaded, broken
 
