@@ -203,3 +203,23 @@ def test_make_plan_without_a_workspace(tmp_path: Path) -> None:
     plan = make_plan(packages, PlanSettings(jobs=1))
     assert plan.waves == (("b",), ("a",), ("c",))
     assert plan.needs["c"] == ("a", "b")
+
+
+def test_srpm_upstreams_are_planned_from_the_spec_inside(workspace: Path) -> None:
+    require_tool("rpmbuild")
+    tree = workspace / "upstream" / "libcheer"
+    subprocess.run(
+        ["rpmbuild", "-bs", "--define", f"_topdir {workspace / 'top'}",
+         "--define", f"_sourcedir {tree}", str(tree / "libcheer.spec")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    srpm = next((workspace / "top" / "SRPMS").glob("*.src.rpm"))
+    config = workspace / "elforge.toml"
+    text = config.read_text().replace('url = "upstream/libcheer"', f'url = "{srpm}"')
+    bad = workspace / "bad.src.rpm"
+    bad.write_bytes(b"\xed\xab\xee\xdb" + b"\0" * 200)
+    config.write_text(text + f'\n[[packages]]\nname = "bad"\nurl = "{bad}"\n')
+    doc = _plan_json(workspace)
+    assert "libcheer" in doc["waves"][1] and "cheer" in doc["waves"][2]
+    assert [e["subject"] for e in doc["errors"]] == ["bad"]
+    assert "bad.src.rpm" in doc["errors"][0]["error"]

@@ -7,10 +7,13 @@ planned from that folder, so ``elforge plan`` works on a fresh workspace.
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 from elforge.build.builders import find_spec
+from elforge.build.hashing import file_sha256
 from elforge.build.plan import (
     DEFAULT_HOST_PROVIDES,
     BuildPlan,
@@ -22,6 +25,7 @@ from elforge.build.plan import (
 from elforge.engine.record import latest_outcomes
 from elforge.engine.stages.importing import local_upstream
 from elforge.errors import ElforgeError
+from elforge.rpm.payload import extract
 from elforge.store.db import open_store
 from elforge.workspace.workspace import Workspace
 
@@ -82,6 +86,25 @@ def _recorded_trees(ws: Workspace, names: list[str]) -> dict[str, Path]:
     return trees
 
 
+def srpm_spec_tree(ws: Workspace, url: str) -> Path | None:
+    """For a local ``.src.rpm`` upstream not imported yet: its spec, extracted (safely, the
+    spec only) into the cache, keyed by the SRPM's content; None for anything else."""
+    path = Path(url.removeprefix("file://"))
+    path = path if path.is_absolute() else ws.root / path
+    if not url.endswith(".src.rpm") or not path.is_file():
+        return None
+    dest = ws.cache_dir / "plan-srpm" / file_sha256(path)[:32]
+    if not any(dest.glob("*.spec")):
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        extract(
+            path, tmp, select=lambda m: m.is_reg and m.path.endswith(".spec") and "/" not in m.path
+        )
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    return dest
+
+
 def plan_packages(ws: Workspace) -> tuple[list[PlanPackage], list[PlanError]]:
     """Each configured package's spec and source folder, or why it cannot be planned."""
     names = [p.name for p in ws.config.packages]
@@ -89,7 +112,15 @@ def plan_packages(ws: Workspace) -> tuple[list[PlanPackage], list[PlanError]]:
     packages: list[PlanPackage] = []
     errors: list[PlanError] = []
     for entry in ws.config.packages:
-        tree = recorded.get(entry.name) or local_upstream(entry.url, ws.root)
+        try:
+            tree = (
+                recorded.get(entry.name)
+                or local_upstream(entry.url, ws.root)
+                or srpm_spec_tree(ws, entry.url)
+            )
+        except ElforgeError as exc:
+            errors.append(PlanError(entry.name, str(exc)))
+            continue
         if tree is None:
             errors.append(PlanError(entry.name, "not imported yet (run 'elforge import')"))
             continue
