@@ -53,6 +53,7 @@ class _Waves:
     reasons: dict[str, str] = field(default_factory=dict)
     build_hash: dict[str, str] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
+    wave_rpms: list[tuple[Path, str]] = field(default_factory=list)
 
     def spec_for(self, name: str, external: tuple[str, ...], host: tuple[str, ...]) -> PackageSpec:
         spec = self.specs[name]
@@ -76,10 +77,14 @@ class _Waves:
             if build.status != "built":
                 self.failed.add(result.package)
             else:
-                add_to_repository(
-                    buildroot_repository(self.ws), ((Path(f.path), f.filename) for f in build.rpms)
-                )
+                self.wave_rpms += [(Path(f.path), f.filename) for f in build.rpms]
         self.on_result(result)
+
+    def publish_wave(self) -> None:
+        """The wave's RPMs into the buildroot repository, one metadata update per wave (a
+        crash before it is healed by the rerun: reused builds are added again)."""
+        add_to_repository(buildroot_repository(self.ws), self.wave_rpms)
+        self.wave_rpms = []
 
     def skip(self, name: str, reason: str) -> None:
         self.reasons[name] = reason
@@ -150,4 +155,5 @@ def run_in_waves(
         todo = state.wave_specs(wave)
         if todo:
             run_tasks(state.finish, executor, todo, todo[0].stages[0][0])
+            state.publish_wave()
     return plan
