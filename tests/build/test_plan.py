@@ -223,3 +223,16 @@ def test_srpm_upstreams_are_planned_from_the_spec_inside(workspace: Path) -> Non
     assert "libcheer" in doc["waves"][1] and "cheer" in doc["waves"][2]
     assert [e["subject"] for e in doc["errors"]] == ["bad"]
     assert "bad.src.rpm" in doc["errors"][0]["error"]
+
+
+def test_a_spec_that_kills_its_parser_is_one_error_and_runs_sandboxed(workspace: Path) -> None:
+    require_tool("rpmspec")
+    require_tool("bwrap")
+    marker = workspace / "written-by-spec"
+    _add_package(workspace, "killer", _spec("killer", extra="%(kill -9 $PPID)\n"))
+    _add_package(workspace, "writer", _spec("writer", extra=f"%(touch {marker})\n"))
+    doc = _plan_json(workspace)
+    errors = {e["subject"]: e["error"] for e in doc["errors"]}
+    assert "killer" in errors and "parser died" in errors["killer"]
+    assert "writer" in doc["waves"][0] and not marker.exists()  # read-only outside
+    assert doc["waves"][1:] == EXAMPLE_WAVES[1:]

@@ -40,9 +40,9 @@ from elforge.build.rootbuild import (
     RootOptions,
     populate_root,
     root_environment,
-    sandboxed,
     select_root,
 )
+from elforge.build.sandbox import have_bwrap, sandboxed
 from elforge.errors import ElforgeError, FormatError, ToolError
 from elforge.proc import LoggedPopen
 from elforge.rpm.header import read_header
@@ -394,7 +394,7 @@ def build_tree(
             env = None
             if opts.root is not None and opts.builder == "rpmbuild":
                 env, result.buildroot, result.buildroot_note = prepare_root(srpm, work, opts, log)
-                if opts.root.sandbox and shutil.which("bwrap"):
+                if opts.root.sandbox and have_bwrap():
                     argv = sandboxed(argv, [work])
             result.command = shlex.join(argv)
             remaining = max(1.0, opts.timeout - (time.monotonic() - started))

@@ -193,16 +193,3 @@ def root_environment(root: Path, base: dict[str, str] | None = None) -> dict[str
     env["PATH"] = f"{root / 'usr/bin'}:{env.get('PATH', '/usr/bin:/bin')}"
     env["LD_LIBRARY_PATH"] = ":".join(libs)  # tools from the root that load its libraries
     return env
-
-
-def sandboxed(argv: list[str], writable: Sequence[Path]) -> list[str]:
-    """``argv`` under bubblewrap: the system read-only, ``writable`` folders writable, a
-    private /tmp and /var/tmp, no network."""
-    binds: list[str] = []
-    for path in writable:
-        binds += ["--bind", str(path), str(path)]
-    return [
-        "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-        "--tmpfs", "/tmp", "--tmpfs", "/var/tmp",
-        *binds, "--unshare-all", "--die-with-parent", "--new-session", *argv,
-    ]  # fmt: skip

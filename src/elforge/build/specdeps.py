@@ -3,9 +3,12 @@
 librpm's own spec parser (``rpm.spec``, the parser behind ``rpmspec`` and ``rpmbuild``)
 evaluates the spec with the builder's macros (dist tag, ``--with bootstrap``…), so
 conditionals and macros expand exactly as the build will expand them. It runs in worker
-processes: the parser keeps global macro state, and a spec that crashes librpm takes down a
-worker, not the planner. When a spec does not parse, ``rpmspec`` is run on it once to get the
-tool's own error line.
+processes (``python -m elforge.build.specdeps``, JSON in, one JSON line out per spec) under
+bubblewrap when it is installed: a spec's ``%(…)`` runs a shell at parse time, so the
+parser sees the system read-only, no network; the parser keeps global macro state; and a
+spec that crashes librpm or kills its parser costs that spec, not the planner. When a spec
+does not parse, ``rpmspec`` is run on it (in the same sandbox) to get the tool's own error
+line.
 
 Results are cached by the spec's content and the macros (``SpecDepsCache``): the parse is
 the expensive part of planning, a rerun on unchanged specs reads the cache only.
@@ -17,12 +20,14 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
+from elforge.build.sandbox import have_bwrap, sandboxed
 from elforge.errors import FormatError
 
 _MAX_SPEC_BYTES = 4 << 20  # a spec larger than this is refused, not parsed
@@ -141,21 +146,60 @@ def parse_spec(query: SpecQuery) -> SpecDeps:
     return SpecDeps(query.package, buildrequires, tuple(binaries))
 
 
-def _quiet_worker() -> None:  # pragma: no cover - runs in the worker processes
-    # librpm prints its parse errors on stderr; the planner reports them itself, once
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-
-
-def _parse_chunk(queries: Sequence[SpecQuery]) -> list[SpecDeps | str]:
-    out: list[SpecDeps | str] = []
+def _parse_lines(queries: Sequence[SpecQuery], out: TextIO) -> None:
+    """Worker side: one JSON line per query, flushed, so a crash names its spec."""
     for query in queries:
+        line: dict[str, object]
         try:
-            out.append(parse_spec(query))
+            line = {"ok": parse_spec(query).to_json()}
         except SpecDepsError as exc:
-            out.append(str(exc))
-    return out
+            line = {"error": str(exc)}
+        out.write(json.dumps(line) + "\n")
+        out.flush()
+
+
+def _query_json(query: SpecQuery) -> dict[str, object]:
+    return {
+        "package": query.package,
+        "spec": str(query.spec),
+        "sourcedir": str(query.sourcedir),
+        "macros": [list(m) for m in query.macros],
+    }
+
+
+def _worker_argv() -> list[str]:
+    argv = [sys.executable, "-m", "elforge.build.specdeps"]
+    # specs may sit anywhere (under /tmp too): everything read-only, nothing writable
+    return sandboxed(argv, private_tmp=False) if have_bwrap() else argv
+
+
+def _run_worker(queries: list[SpecQuery]) -> list[SpecDeps | str]:
+    """Parse ``queries`` in worker processes (sandboxed when bubblewrap is there): a worker
+    that dies (a spec that crashes librpm or kills its parser) costs that spec only."""
+    results: list[SpecDeps | str] = []
+    while len(results) < len(queries):
+        todo = queries[len(results) :]
+        payload = json.dumps([_query_json(q) for q in todo])
+        proc = subprocess.run(
+            _worker_argv(), input=payload, capture_output=True, text=True, check=False
+        )
+        for line in proc.stdout.splitlines()[: len(todo)]:
+            data = json.loads(line)
+            ok = data.get("ok")
+            results.append(SpecDeps.from_json(ok) if ok is not None else str(data["error"]))
+        if len(results) < len(queries) and proc.returncode != 0:
+            crashed = queries[len(results)]
+            results.append(f"{crashed.spec}: the spec parser died (exit {proc.returncode})")
+    return results
+
+
+def _parse_all(todo: list[SpecQuery], jobs: int) -> list[SpecDeps | str]:
+    jobs = 1 if len(todo) <= 4 else max(1, jobs)
+    size = -(-len(todo) // jobs)
+    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # the work is in the subprocesses
+        parts = list(pool.map(_run_worker, chunks))
+    return [result for part in parts for result in part]
 
 
 class SpecDepsCache:
@@ -209,19 +253,6 @@ def _read_content(query: SpecQuery) -> bytes:
         raise SpecDepsError(f"cannot read: {exc.strerror}", subject=query.spec) from None
 
 
-def _parse_all(todo: list[SpecQuery], jobs: int) -> list[SpecDeps | str]:
-    if len(todo) <= 4 or jobs <= 1:
-        with ProcessPoolExecutor(max_workers=1, initializer=_quiet_worker) as pool:
-            return pool.submit(_parse_chunk, todo).result()
-    size = max(1, min(200, len(todo) // (jobs * 4)))
-    chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
-    results: list[SpecDeps | str] = []
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker) as pool:
-        for part in pool.map(_parse_chunk, chunks):
-            results.extend(part)
-    return results
-
-
 def read_spec_deps(
     queries: Sequence[SpecQuery], cache: SpecDepsCache, *, jobs: int = 2
 ) -> SpecReadResult:
@@ -241,10 +272,7 @@ def read_spec_deps(
         else:
             todo.append((query, key))
     if todo:
-        try:
-            parsed = _parse_all([q for q, _ in todo], jobs)
-        except BrokenProcessPool:
-            parsed = [f"{q.spec}: librpm crashed while parsing" for q, _ in todo]
+        parsed = _parse_all([q for q, _ in todo], jobs)
         for (query, key), result in zip(todo, parsed, strict=True):
             if isinstance(result, str):
                 errors[query.package] = result
@@ -253,3 +281,20 @@ def read_spec_deps(
                 cache.put(key, result)
     cache.save()
     return SpecReadResult(deps, errors, len(todo))
+
+
+def _worker_main() -> None:  # pragma: no cover - runs in the worker process
+    # librpm prints its parse errors on stderr; the planner reports them itself, once
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    queries = [
+        SpecQuery(q["package"], Path(q["spec"]), Path(q["sourcedir"]),
+                  tuple((k, v) for k, v in q["macros"]))
+        for q in json.load(sys.stdin)
+    ]  # fmt: skip
+    _parse_lines(queries, sys.stdout)
+
+
+if __name__ == "__main__":
+    _worker_main()
