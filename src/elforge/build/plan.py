@@ -99,8 +99,9 @@ class Unresolved:
 
 @dataclass(frozen=True)
 class PlanError:
-    subject: str
+    subject: str  # the package, or the repository for a buildroot repository
     error: str
+    repository: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,15 +128,20 @@ class BuildPlan:
     def not_buildable(self) -> dict[str, str]:
         """Package -> why it is not built: the cycle, the requirement or what it waits for."""
         why: dict[str, str] = {}
+        # an unresolved requirement may be the fault of a repository that could not be read
+        broken = "".join(f"; {e.error}" for e in self.errors if e.repository)
         for cycle in self.cycles:
             for name in cycle:
                 why[name] = f"BuildRequires cycle: {' <-> '.join(cycle)} (no bootstrap entry)"
         for item in self.unresolved:
-            why.setdefault(item.package, f"nothing provides BuildRequires {item.requirement}")
+            why.setdefault(
+                item.package, f"nothing provides BuildRequires {item.requirement}{broken}"
+            )
         for name, waiting in self.blocked.items():
             why.setdefault(name, f"waits for {', '.join(waiting)}, which cannot be built")
         for err in self.errors:
-            why.setdefault(err.subject, err.error)
+            if not err.repository:
+                why.setdefault(err.subject, err.error)
         return why
 
     def to_document(self) -> dict[str, Any]:
@@ -212,7 +218,9 @@ class Resolver:
         loaded, broken = load_available(
             settings.buildroot_repos, arch=settings.arch, cache_dir=settings.repo_cache
         )
-        self.errors = [PlanError(r, f"buildroot repository: {e}") for r, e in broken]
+        self.errors = [
+            PlanError(r, f"buildroot repository unusable: {e}", repository=True) for r, e in broken
+        ]
         self.pool: solv.Pool = loaded.pool
         self.source_of: dict[int, str] = {}
         # binary package name -> the release's source package that will build it
