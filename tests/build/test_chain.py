@@ -110,7 +110,7 @@ def test_a_broken_external_repository_fails_only_the_builds_that_need_it(tmp_pat
         "later": _tree(tmp_path / "src", "later", "plain"),
     }
     repo = tmp_path / "buildroot"
-    settings = PlanSettings(macros=(("dist", ".el9"),), jobs=1)
+    settings = PlanSettings(macros=(("dist", ".el9"),), buildroot_repos=(str(broken),), jobs=1)
     plan = plan_trees(trees, settings)
     assert {u.package for u in plan.unresolved} == {"external"}
     opts = with_root(BuildOptions(dist=".el9"), repo, [str(broken)], DEFAULT_HOST_PROVIDES)
