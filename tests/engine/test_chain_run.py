@@ -30,6 +30,7 @@ def test_run_builds_the_program_against_both_libraries_of_earlier_waves(
     baseline: tuple[Workspace, dict[str, Any]],
 ) -> None:
     ws, summary = baseline
+    assert summary["plan"]["waves"][2] == ["cheer"]
     rows = {row["name"]: row for row in summary["packages"]}
     assert all(rows[n]["build"] == "built" for n in ("libgreet", "libcheer", "cheer"))
     repo = ws.root / "buildroot"

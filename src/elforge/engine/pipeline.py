@@ -223,8 +223,9 @@ def run_pipeline(
                 for p in packages
             ]
             observer.start([p.name for p in packages], stages)
+            plan = None
             if "build" in chain:
-                run_in_waves(run.record, run.record_now, executor, specs, ws, run_tasks)
+                plan = run_in_waves(run.record, run.record_now, executor, specs, ws, run_tasks)
             else:
                 run_tasks(run.record, executor, specs, chain[0])
             publish = None
@@ -245,6 +246,8 @@ def run_pipeline(
                 implementations={s: v for s, v in stage_status().items() if s in stages},
                 duration=time.monotonic() - started,
             )
+            if plan is not None:  # the build order the run followed (elforge.plan/1)
+                summary["plan"] = plan.to_document()
             _write_reports(ws, summary)
             record.finish_run(store, run.run_id, summary)
             return summary
