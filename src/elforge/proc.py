@@ -3,7 +3,8 @@
 :func:`run_command` is ``subprocess.run`` and :class:`LoggedPopen` is ``subprocess.Popen``
 (same arguments, same exceptions); both log the command line when it starts (DEBUG) and its
 exit status and duration when it ends (INFO, so ``--verbose`` shows what ran and how long it
-took; a failure or a timeout is a WARNING).
+took). A non-zero exit is often an answer (``rpm -q``, ``git ls-remote``), not a failure:
+the caller decides, so it is logged at INFO too; only a timeout is a WARNING.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ _SHOWN = 400  # characters of a command line in the log: argv can hold whole fil
 
 
 def describe(argv: Argv) -> str:
-    text = shlex.join(str(a) for a in argv)
+    text = shlex.join(str(a) for a in argv).replace("\n", "\\n")  # one log line a command
     return text if len(text) <= _SHOWN else text[:_SHOWN] + f"... ({len(argv)} arguments)"
 
 
 def _finished(argv: Argv, returncode: int, started: float) -> None:
     seconds = time.monotonic() - started
-    level = logging.INFO if returncode == 0 else logging.WARNING
-    log.log(level, "ran %s (exit %d, %.2f s)", describe(argv), returncode, seconds)
+    log.info("ran %s (exit %d, %.2f s)", describe(argv), returncode, seconds)
 
 
 def run_command(argv: Argv, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
@@ -47,7 +47,7 @@ def run_command(argv: Argv, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
         _finished(argv, exc.returncode, started)
         raise
     except OSError as exc:
-        log.warning("could not run %s: %s", describe(argv), exc)
+        log.info("could not run %s: %s", describe(argv), exc)
         raise
     _finished(argv, proc.returncode, started)
     return proc
@@ -64,7 +64,7 @@ class LoggedPopen(subprocess.Popen[Any]):
         try:
             super().__init__(argv, **kwargs)
         except OSError as exc:
-            log.warning("could not run %s: %s", describe(argv), exc)
+            log.info("could not run %s: %s", describe(argv), exc)
             raise
 
     def wait(self, timeout: float | None = None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import shutil
+import time
 from pathlib import Path
 
 from elforge.proc import run_command
@@ -33,8 +34,24 @@ def _run(argv: list[str]) -> str:
     return proc.stdout if proc.returncode == 0 else ""
 
 
+_HOST_TTL = 60.0  # seconds a host description is reused across builds in one process
+_host_cache: tuple[float, tuple[list[str], str]] | None = None
+
+
 def host_buildroot() -> tuple[list[str], str]:
-    """(packages, note) describing the host that ``rpmbuild`` runs on."""
+    """(packages, note) describing the host that ``rpmbuild`` runs on.
+
+    Asked once a minute at most: querying the package database costs more than a small
+    build, and a pipeline worker builds package after package on the same host."""
+    global _host_cache
+    now = time.monotonic()
+    if _host_cache is None or now - _host_cache[0] > _HOST_TTL:
+        _host_cache = (now, _describe_host())
+    packages, note = _host_cache[1]
+    return list(packages), note
+
+
+def _describe_host() -> tuple[list[str], str]:
     if is_rpm_host():
         out = _run(["rpm", "-qa", "--qf", "%{NAME}-%{EPOCHNUM}:%{VERSION}-%{RELEASE}.%{ARCH}\n"])
         return sorted(filter(None, out.splitlines())), "host rpmdb (rpm -qa)"

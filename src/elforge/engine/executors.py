@@ -9,7 +9,7 @@ path (same host, or a shared file system).
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
@@ -25,7 +25,7 @@ Yielded = tuple[PackageSpec, PackageResult | BaseException]
 class Executor(Protocol):
     description: str
 
-    def run(self, fn: Task, items: list[PackageSpec]) -> Iterator[Yielded]: ...
+    def run(self, fn: Task, items: Iterable[PackageSpec]) -> Iterator[Yielded]: ...
 
     def close(self) -> None: ...
 
@@ -38,12 +38,10 @@ class LocalExecutor:
         self.description = f"local ({self.jobs} processes)"
         self._pool: ProcessPoolExecutor | None = None
 
-    def run(self, fn: Task, items: list[PackageSpec]) -> Iterator[Yielded]:
-        if not items:
-            return
-        if self._pool is None:
+    def run(self, fn: Task, items: Iterable[PackageSpec]) -> Iterator[Yielded]:
+        if self._pool is None:  # processes start at the first submit, one per task up to jobs
             self._pool = ProcessPoolExecutor(
-                max_workers=min(self.jobs, len(items)),
+                max_workers=self.jobs,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=worker_init,
                 initargs=(current_level(),),
@@ -84,12 +82,12 @@ class DaskExecutor:
         workers = len(self._client.scheduler_info().get("workers", {}))
         self.description = f"dask ({address}, {workers} workers)"
 
-    def run(self, fn: Task, items: list[PackageSpec]) -> Iterator[Yielded]:
+    def run(self, fn: Task, items: Iterable[PackageSpec]) -> Iterator[Yielded]:
         from distributed import as_completed
 
-        if not items:
-            return
         futures = {self._client.submit(fn, item, pure=False): item for item in items}
+        if not futures:
+            return
         for fut in as_completed(list(futures), loop=self._client.loop):
             item = futures[fut]
             try:

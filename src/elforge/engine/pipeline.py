@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -153,41 +153,51 @@ class _Run:
     observer: RunObserver
     results: list[PackageResult] = field(default_factory=list)
 
-    def record(self, result: PackageResult) -> None:
-        self.record_now(result)
-        self.results.append(result)
-        self.observer.package_done(result)
+    def record(self, *results: PackageResult) -> None:
+        self.record_now(*results)
+        for result in results:
+            self.results.append(result)
+            self.observer.package_done(result)
 
-    def record_now(self, result: PackageResult) -> None:
-        """Into the store only: stages done before the package's chain is complete."""
-        record.record_package(self.store, self.run_id, self.ws.options.patched_branch, result)
+    def record_now(self, *results: PackageResult) -> None:
+        """Into the store only, in one transaction (also: stages done before a package's
+        chain is complete, in a chain build)."""
+        branch = self.ws.options.patched_branch
+        record.record_packages(self.store, self.run_id, branch, list(results))
 
 
 def run_tasks(
-    on_result: Callable[[PackageResult], None],
+    on_results: Callable[..., None],
     executor: Executor,
     specs: list[PackageSpec],
     first: str,
 ) -> None:
-    """Settle what is reusable here, send the rest to the executor, hand each result to
-    ``on_result`` as it finishes."""
-    todo = []
-    for spec in specs:
-        done = try_reuse(spec)
-        if done is None:
-            todo.append(spec)
-        else:
-            on_result(done)
-    log.info(
-        "%d packages settled from recorded outcomes, %d to run", len(specs) - len(todo), len(todo)
-    )
-    for spec, res in executor.run(run_package, todo):
+    """Settle what is reusable here, send the rest to the executor, hand the results to
+    ``on_results`` as they finish (the settled ones together, in one call).
+
+    Packages go to the executor while the reuse pass is still running, so the workers start
+    (and import elforge) while the coordinator hashes the remaining packages."""
+    settled: list[PackageResult] = []
+
+    def needing_work() -> Iterator[PackageSpec]:
+        for spec in specs:
+            done = try_reuse(spec)
+            if done is None:
+                yield spec
+            else:
+                settled.append(done)
+
+    ran = 0
+    for spec, res in executor.run(run_package, needing_work()):
         if isinstance(res, BaseException):  # the task itself died (worker lost…)
             lost = StageOutcome(
                 first, "failed", "", error=f"task failed: {type(res).__name__}: {res}"
             )
             res = PackageResult(spec.name, {**spec.context, first: lost})
-        on_result(res)
+        on_results(res)
+        ran += 1
+    on_results(*settled)  # one transaction: a no-op rerun writes once, not once a package
+    log.info("%d packages settled from recorded outcomes, %d ran", len(settled), ran)
 
 
 def run_pipeline(
@@ -234,6 +244,7 @@ def run_pipeline(
                 publish = stage_publish(
                     ws.state_dir, settings.publish, run.results, previous_publish
                 )
+                log.info("publish: %s in %.2f s", publish.status, publish.duration)
                 record.record_global(store, run.run_id, publish)
                 observer.stage_done(publish)
             observer.finish()

@@ -23,9 +23,9 @@ from elforge.build.plan import (
     make_plan,
 )
 from elforge.engine.record import latest_outcomes
-from elforge.engine.stages.importing import local_upstream
 from elforge.errors import ElforgeError
 from elforge.rpm.payload import extract
+from elforge.sources.local import local_folder
 from elforge.store.db import open_store
 from elforge.workspace.workspace import Workspace
 
@@ -115,7 +115,7 @@ def plan_packages(ws: Workspace) -> tuple[list[PlanPackage], list[PlanError]]:
         try:
             tree = (
                 recorded.get(entry.name)
-                or local_upstream(entry.url, ws.root)
+                or local_folder(entry.url, ws.root)
                 or srpm_spec_tree(ws, entry.url)
             )
         except ElforgeError as exc:

@@ -78,25 +78,26 @@ class StageOutcome:
     def stops_chain(self) -> bool:
         return self.status in STOPPING
 
+    def _text(self, key: str) -> str | None:
+        value = self.output.get(key)
+        return str(value) if value else None
+
     @property
     def tree(self) -> Path | None:
-        value = self.output.get("tree")
+        value = self._text("tree")
         return Path(value) if value else None
 
     @property
     def tree_hash(self) -> str | None:
-        value = self.output.get("tree_hash")
-        return str(value) if value else None
+        return self._text("tree_hash")
 
     @property
     def nvr(self) -> str | None:
-        value = self.output.get("nvr")
-        return str(value) if value else None
+        return self._text("nvr")
 
     @property
     def commit(self) -> str | None:
-        value = self.output.get("commit")
-        return str(value) if value else None
+        return self._text("commit")
 
     @property
     def rpms(self) -> tuple[ArtifactRef, ...]:

@@ -8,7 +8,7 @@ it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from elforge.engine.protocol import PackageResult, StageOutcome
@@ -169,13 +169,40 @@ def _domain_rows(session: Session, pkg: Package, branch: str, outcome: StageOutc
 
 def record_package(store: Store, run_id: int, branch: str, result: PackageResult) -> None:
     """Write one package's fresh outcomes (reused ones are already there), atomically."""
+    record_packages(store, run_id, branch, [result])
+
+
+def record_packages(store: Store, run_id: int, branch: str, results: list[PackageResult]) -> None:
+    """Write packages' outcomes in one transaction (the coordinator's settled packages)."""
     with store.session() as session, session.begin():
-        pkg = package_row(session, result.package)
-        for outcome in result.outcomes.values():
-            if outcome.reused or not outcome.inputs_hash:
-                continue
-            if _upsert_stage(session, pkg, pkg.name, run_id, outcome):
-                _domain_rows(session, pkg, branch, outcome)
+        for result in results:
+            _write_package(session, run_id, branch, result)
+
+
+def _write_package(session: Session, run_id: int, branch: str, result: PackageResult) -> None:
+    pkg = package_row(session, result.package)
+    for outcome in result.outcomes.values():
+        if not outcome.inputs_hash:
+            continue
+        if outcome.reused:
+            _touch(session, pkg.name, run_id, outcome)
+        elif _upsert_stage(session, pkg, pkg.name, run_id, outcome):
+            _domain_rows(session, pkg, branch, outcome)
+
+
+def _touch(session: Session, subject: str, run_id: int, outcome: StageOutcome) -> None:
+    """A reused outcome is current again: ``updated`` says when a run last stood on it
+    (``elforge status`` marks a stage stale when an earlier stage changed after that)."""
+    session.flush()  # earlier stages' new rows get their ``created`` before this time is taken
+    session.execute(
+        update(StageRun)
+        .where(
+            StageRun.subject == subject,
+            StageRun.stage == outcome.stage,
+            StageRun.input_hash == outcome.inputs_hash,
+        )
+        .values(run_id=run_id, updated=utcnow())
+    )
 
 
 def record_global(store: Store, run_id: int, outcome: StageOutcome) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import textwrap
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from elforge.engine.protocol import PackageResult, StageOutcome
@@ -13,6 +14,22 @@ from elforge.report.model import Finding, ReportDocument, Severity, Table
 SCHEMA = "elforge.run/1"
 CHAIN_STAGES = ("import", "patch", "build", "verify")
 PROBLEM_WIDTH = 300  # characters of a problem shown in a table; the JSON has it whole
+
+
+def drift_hint(patch_output: Mapping[str, Any] | None) -> str | None:
+    """The first "did you mean" excerpt of a drifted patch (what the action nearly matched)."""
+    result = (patch_output or {}).get("result") or {}
+    for diagnostic in result.get("diagnostics", []):
+        if diagnostic.get("did_you_mean"):
+            return str(diagnostic["did_you_mean"])[:2000]
+    return None
+
+
+def with_hint(message: str, hint: str | None) -> str:
+    """A problem followed by its "did you mean" excerpt, as ``patch apply`` prints it."""
+    if not hint:
+        return message
+    return message + "\n    did you mean:\n" + "\n".join("      " + x for x in hint.splitlines())
 
 
 def package_row(result: PackageResult) -> dict[str, Any]:
@@ -39,6 +56,7 @@ def package_row(result: PackageResult) -> dict[str, Any]:
         "abi_verdict": verify_out.get("verdict"),
         "reused": sorted(s for s, o in outcomes.items() if o.reused),
         "error": errors[0] if errors else None,
+        "did_you_mean": drift_hint(patch.output) if (patch := outcomes.get("patch")) else None,
     }
 
 
@@ -124,10 +142,9 @@ def summary_document(summary: dict[str, Any]) -> ReportDocument:
             )
         elif row["error"]:
             severity = Severity.BAD if "failed" in row.values() else Severity.VERIFY
+            message = with_hint(row["error"], row.get("did_you_mean"))
             findings.append(
-                Finding(
-                    severity, "run.package-stopped", row["name"], row["error"], layer="pipeline"
-                )
+                Finding(severity, "run.package-stopped", row["name"], message, layer="pipeline")
             )
     table = Table(
         "Packages",

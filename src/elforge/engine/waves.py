@@ -30,7 +30,7 @@ from elforge.engine.protocol import PackageResult, PackageSpec, StageInputs
 from elforge.errors import ElforgeError
 from elforge.workspace.workspace import Workspace
 
-OnResult = Callable[[PackageResult], None]
+OnResult = Callable[..., None]  # takes any number of PackageResults
 RunTasks = Callable[[OnResult, Executor, list[PackageSpec], str], None]
 BEFORE_PLANNING = ("import", "patch")
 
@@ -70,15 +70,17 @@ class _Waves:
         stages = tuple(s for s in spec.stages if s[0] not in BEFORE_PLANNING)
         return replace(spec, settings=settings, stages=stages, context=self.prepared[name].outcomes)
 
-    def finish(self, result: PackageResult) -> None:
-        build = result.get("build")
-        if build is not None:
+    def finish(self, *results: PackageResult) -> None:
+        for result in results:
+            build = result.get("build")
+            if build is None:
+                continue
             self.build_hash[result.package] = build.inputs_hash
             if build.status != "built":
                 self.failed.add(result.package)
             else:
                 self.wave_rpms += [(Path(f.path), f.filename) for f in build.rpms]
-        self.on_result(result)
+        self.on_result(*results)
 
     def publish_wave(self) -> None:
         """The wave's RPMs into the buildroot repository, one metadata update per wave (a
@@ -134,9 +136,9 @@ def run_in_waves(
     """Run ``specs`` (whose stages include build) as a chain build; returns the plan."""
     prepared: dict[str, PackageResult] = {}
 
-    def keep(result: PackageResult) -> None:
-        record_now(result)  # import/patch are in the store before any build starts
-        prepared[result.package] = result
+    def keep(*results: PackageResult) -> None:
+        record_now(*results)  # import/patch are in the store before any build starts
+        prepared.update((r.package, r) for r in results)
 
     before = [
         replace(s, stages=tuple(st for st in s.stages if st[0] in BEFORE_PLANNING)) for s in specs

@@ -78,10 +78,18 @@ def git(
     except subprocess.TimeoutExpired:
         raise error(f"git {args[0]} timed out after {timeout:.0f}s", subject=subject) from None
     if proc.returncode != 0:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-        detail = lines[-1] if lines else f"exit code {proc.returncode}"
-        raise error(f"git {args[0]} failed: {detail}", subject=subject)
+        raise error(f"git {args[0]} failed: {git_message(proc.stderr, proc.returncode)}",
+                    subject=subject)  # fmt: skip
     return proc.stdout
+
+
+def git_message(stderr: str, returncode: int) -> str:
+    """git's own reason: its first ``fatal:``/``error:`` line (the lines after it are advice,
+    such as "Please make sure you have the correct access rights"), else its last line."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    reasons = [ln for ln in lines if ln.startswith(("fatal:", "error:"))]
+    text = reasons[0] if reasons else (lines[-1] if lines else f"exit code {returncode}")
+    return text[:300]
 
 
 def remote_commit(url: str, branch: str, *, subject: str) -> str:

@@ -34,6 +34,7 @@ from elforge.sources import provenance
 from elforge.sources.blobstore import BlobStore
 from elforge.sources.gitops import Mirror, fetch_tree, remote_commit
 from elforge.sources.layout import Layout, NormalisedTree, normalise_git_tree
+from elforge.sources.local import copy_folder, local_folder, tree_nvr
 from elforge.sources.lookaside import check_template, fetch, http_client
 from elforge.sources.metadata import SourceEntry, file_digest, parse_metadata_file
 from elforge.sources.model import ImportResult, SourceRecord
@@ -380,6 +381,8 @@ def import_package(
     st = store or open_store(workspace.store_url)
     try:
         try:
+            if (folder := local_folder(entry.url, workspace.root)) is not None:
+                return _import_folder(workspace, entry, folder, st)
             return _Importer(workspace, entry, opts, st).run()
         except ElforgeError as exc:
             failed = ImportResult(
@@ -393,6 +396,24 @@ def import_package(
     finally:
         if own_store:
             st.close()
+
+
+def _import_folder(ws: Workspace, entry: PackageEntry, folder: Path, store: Store) -> ImportResult:
+    """A plain folder: copied as it is, exactly as ``elforge run``'s import stage copies it."""
+    name = _check_name(entry.name)
+    tree = copy_folder(ws.root, name, folder)
+    result = ImportResult(
+        name,
+        entry.branch or ws.options.release_branch,
+        "imported",
+        str(folder),
+        nvr=tree_nvr(tree, ws.options.dist),
+        layout="local",
+        note=f"copied as it is to {tree.relative_to(ws.root)}",
+    )
+    with store.session() as session, session.begin():
+        provenance.record(session, result, tree=str(tree))
+    return result
 
 
 def import_packages(

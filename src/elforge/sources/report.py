@@ -27,7 +27,8 @@ def import_report(results: list[ImportResult]) -> ReportDocument:
                 )
             )
         elif r.status == "imported":
-            msg = f"imported {r.nvr} as {r.tag} ({len(r.sources)} files)"
+            where = f"as {r.tag}" if r.tag else (r.note or "")
+            msg = f"imported {r.nvr} {where} ({len(r.sources)} files)"
             findings.append(
                 Finding(Severity.INFO, "import.imported", subject, msg, layer="package")
             )

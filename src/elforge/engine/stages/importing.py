@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 from elforge.build.hashing import tree_hash
 from elforge.engine.protocol import Context, PackageSpec, StageInputs, StageOutcome
 from elforge.engine.stages.common import place_tree, scratch, spec_nvr
-
-
-def local_upstream(url: str, workspace: Path) -> Path | None:
-    """A package URL that names a local folder (absolute, ``file://`` or workspace-relative)
-    that is not a git repository; git repositories go through the importer."""
-    path = Path(url.removeprefix("file://")) if not url.startswith(("http:", "https:")) else None
-    if path is None or url.endswith(".git") or url.startswith(("ssh:", "git@")):
-        return None
-    path = path if path.is_absolute() else workspace / path
-    return path if path.is_dir() and not (path / ".git").exists() else None
+from elforge.errors import FormatError
+from elforge.sources.local import copy_folder, local_folder
 
 
 def _tree_exists(prev: StageOutcome) -> bool:
@@ -33,7 +23,7 @@ def stage_import(spec: PackageSpec, ctx: Context) -> StageOutcome:
     """
     started = time.monotonic()
     ws, name = spec.workspace, spec.name
-    src = local_upstream(spec.package.url, ws)
+    src = local_folder(spec.package.url, ws)
     if src is None:
         return _import_mirrored(spec, started)
     th = tree_hash(src)
@@ -42,14 +32,10 @@ def stage_import(spec: PackageSpec, ctx: Context) -> StageOutcome:
     if reused:
         return reused
     spec.needs_work()
-    dest = ws / "trees" / name / f"import-{th[:20]}"
-    if not dest.is_dir():
-        tmp = scratch(ws, name)
-        shutil.copytree(src, tmp, symlinks=True, ignore=shutil.ignore_patterns(".git"))
-        if tree_hash(tmp) != th:
-            shutil.rmtree(tmp, ignore_errors=True)
-            return inputs.outcome("failed", error=f"{src}: changed while copying", started=started)
-        place_tree(tmp, dest)
+    try:
+        dest = copy_folder(ws, name, src, th)
+    except FormatError as exc:
+        return inputs.outcome("failed", error=str(exc), started=started)
     output: dict[str, Any] = {
         "mode": "local",
         "url": str(src),
