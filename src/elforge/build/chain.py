@@ -17,6 +17,7 @@ from pathlib import Path
 
 from elforge.build.builders import BuildOptions, BuildResult, find_spec
 from elforge.build.plan import BuildPlan, PlanPackage, PlanSettings, make_plan
+from elforge.build.rootbuild import RootOptions
 from elforge.errors import ToolError
 
 BuildFn = Callable[[str, Path, BuildOptions], BuildResult]
@@ -113,7 +114,6 @@ def build_waves(
 def with_root(
     opts: BuildOptions, repo: Path, external: Sequence[str], host: Sequence[str]
 ) -> BuildOptions:
-    from elforge.build.rootbuild import RootOptions
-
+    """``opts`` building in per-build roots from ``repo`` (first) and ``external``."""
     root = RootOptions((str(repo), *external), tuple(host), arch=opts.arch or "x86_64")
     return replace(opts, root=root)
