@@ -24,6 +24,7 @@ import argparse
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,12 +77,18 @@ def _run(ws: Workspace, **kw: object) -> tuple[float, dict]:
     return time.perf_counter() - started, summary
 
 
-def _anchor(release_dir: Path, plan: BuildPlan, built_repo: Path, tmp: Path) -> float:
-    """Bare rpmbuild in wave order against one shared root (prepared beforehand, untimed)."""
+def _shared_root(built_repo: Path, tmp: Path) -> dict[str, str]:
+    """The anchor's build environment: every built RPM in one folder (prepared, untimed)."""
     root = tmp / "shared-root"
-    for rpm in sorted((built_repo / "Packages").glob("*.rpm")):
-        extract(rpm, root)
-    env = root_environment(root)
+    if not root.is_dir():
+        for rpm in sorted((built_repo / "Packages").glob("*.rpm")):
+            extract(rpm, root)
+    return root_environment(root)
+
+
+def _anchor(release_dir: Path, plan: BuildPlan, env: dict[str, str], tmp: Path) -> float:
+    """Bare rpmbuild in wave order against the shared root."""
+    shutil.rmtree(tmp / "anchor", ignore_errors=True)
     started = time.perf_counter()
     for wave in plan.waves:
         for name in wave:
@@ -123,9 +130,51 @@ def _dask_cluster(tmp: Path) -> tuple[str, list[subprocess.Popen[bytes]]]:
     return address, procs
 
 
+def _alternating(
+    tmp: Path, names: list[str], boot: list[str], plan: BuildPlan, repeat: int
+) -> tuple[list[float], list[float], Workspace, int]:
+    """Anchor and the 1-process cold run, alternating (the machine's load drifts): each
+    repeat on a fresh workspace; the first run's RPMs make the anchor's shared root."""
+    anchors: list[float] = []
+    local1: list[float] = []
+    ws: Workspace | None = None
+    built = 0
+    for i in range(repeat):
+        order = ["elforge", "anchor"] if i % 2 == 0 else ["anchor", "elforge"]
+        for case in order:
+            if case == "elforge":
+                run_ws = _workspace(tmp / f"ws-local1-{i}", tmp / "release", names, boot, 1)
+                seconds, summary = _run(run_ws, jobs=1)
+                local1.append(seconds)
+                built = summary["counts"]["built"]
+                ws = ws or run_ws
+            else:
+                assert ws is not None  # the first repeat runs elforge first
+                env = _shared_root(ws.root / "buildroot", tmp)
+                anchors.append(_anchor(tmp / "release", plan, env, tmp))
+    assert ws is not None
+    return anchors, local1, ws, built
+
+
+def _dask_case(tmp: Path, names: list[str], boot: list[str]) -> tuple[str, float]:
+    address, procs = _dask_cluster(tmp)
+    try:
+        ws = _workspace(tmp / "ws-dask", tmp / "release", names, boot, 2)
+        seconds, summary = _run(ws, executor="dask", scheduler=address)
+        return (
+            f"elforge run, Dask (scheduler + 2 workers), built {summary['counts']['built']}",
+            seconds,
+        )
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=2, help="anchor/1-process pairs")
     parser.add_argument("--skip-dask", action="store_true")
     args = parser.parse_args()
     n = args.n
@@ -137,33 +186,21 @@ def main() -> None:
             {x: tmp / "release" / x for x in release.names},
             PlanSettings(macros=(("dist", ".el9"),), bootstrap=tuple(boot)),
         )
-        rows: list[tuple[str, float]] = []
-        ws1 = _workspace(tmp / "ws-local1", tmp / "release", release.names, boot, 1)
-        local1, summary = _run(ws1, jobs=1)
-        built = summary["counts"]["built"]
+        anchors, local1s, ws1, built = _alternating(tmp, release.names, boot, plan, args.repeat)
+        anchor, local1 = statistics.median(anchors), statistics.median(local1s)
         noop = min(_run(ws1, jobs=1)[0] for _ in range(3))
-        anchor = _anchor(tmp / "release", plan, ws1.root / "buildroot", tmp)
-        rows += [("anchor: bare rpmbuild -bs/--rebuild, sequential", anchor),
-                 ("elforge run, local, 1 process", local1)]  # fmt: skip
+        rows = [("anchor: bare rpmbuild -bs/--rebuild, sequential", anchor),
+                ("elforge run, local, 1 process", local1)]  # fmt: skip
         ws2 = _workspace(tmp / "ws-local2", tmp / "release", release.names, boot, 2)
         rows.append(("elforge run, local, 2 processes", _run(ws2, jobs=2)[0]))
         if not args.skip_dask:
-            address, procs = _dask_cluster(tmp)
-            try:
-                ws3 = _workspace(tmp / "ws-dask", tmp / "release", release.names, boot, 2)
-                seconds, dsum = _run(ws3, executor="dask", scheduler=address)
-                label = (
-                    f"elforge run, Dask (scheduler + 2 workers), built {dsum['counts']['built']}"
-                )
-                rows.append((label, seconds))
-            finally:
-                for proc in reversed(procs):
-                    proc.terminate()
-                    proc.wait(timeout=30)
+            rows.append(_dask_case(tmp, release.names, boot))
         rows.append(("no-op rerun (local, everything reused; target < 3 s)", noop))
         shutil.rmtree(tmp / "anchor", ignore_errors=True)
     print(f"synthetic release: {n} source packages, {len(plan.waves)} waves "
-          f"{[len(w) for w in plan.waves]}, built {built}; one run each")  # fmt: skip
+          f"{[len(w) for w in plan.waves]}, built {built}; anchor and 1 process: medians of "
+          f"{args.repeat} alternating runs {[round(a) for a in anchors]} / "
+          f"{[round(x) for x in local1s]} s, the others one run")  # fmt: skip
     print(f"{'case':<62}{'seconds':>9}{'per pkg s':>11}{'vs anchor':>11}")
     for label, seconds in rows:
         print(f"{label:<62}{seconds:>9.1f}{seconds / n:>11.3f}{seconds / anchor:>10.2f}x")
