@@ -10,6 +10,8 @@ the caller decides, so it is logged at INFO too; only a timeout is a WARNING.
 from __future__ import annotations
 
 import logging
+import os
+import select
 import shlex
 import subprocess
 import time
@@ -68,8 +70,28 @@ class LoggedPopen(subprocess.Popen[Any]):
             raise
 
     def wait(self, timeout: float | None = None) -> int:
-        rc = super().wait(timeout)
+        if timeout is not None and self.returncode is None:
+            _exited_within(self, timeout)
+        rc = super().wait()
         if not self._reported:
             self._reported = True
             _finished(self._logged_argv, rc, self._started)
         return rc
+
+
+def _exited_within(proc: subprocess.Popen[Any], timeout: float) -> None:
+    """Block until ``proc`` exits or ``timeout`` passes (then ``TimeoutExpired``).
+
+    ``Popen.wait(timeout)`` polls with sleeps of up to 50 ms, which a short build pays on
+    every command; a pidfd wakes the waiter the moment the process exits."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfd (old kernel): the polling wait
+        subprocess.Popen.wait(proc, timeout)
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], max(0.0, timeout))
+    finally:
+        os.close(fd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, timeout)

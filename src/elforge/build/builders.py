@@ -27,7 +27,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,25 +212,13 @@ def _run_logged(
         start_new_session=True,
         preexec_fn=_die_with_parent,
     )
-    # a blocking wait and a timer, not wait(timeout=): that one polls with sleeps of up to
-    # 50 ms, which every build would pay again after its command ended
-    expired = threading.Event()
-
-    def kill() -> None:
-        expired.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-
-    timer = threading.Timer(timeout, kill)
-    timer.start()
     try:
-        rc = proc.wait()
-    finally:
-        timer.cancel()
-    if expired.is_set():
+        return proc.wait(timeout=timeout)  # LoggedPopen wakes on exit (pidfd), no polling
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         log.write(f"\n*** killed after the {timeout:.0f} s build timeout\n")
-        raise BuildFailed(f"timed out after {timeout:.0f} s")
-    return rc
+        raise BuildFailed(f"timed out after {timeout:.0f} s") from None
 
 
 def _define_args(macros: dict[str, str]) -> list[str]:
