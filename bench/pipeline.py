@@ -31,7 +31,7 @@ from pathlib import Path
 
 from elforge.build.artifacts import ArtifactStore
 from elforge.build.builders import BuildOptions, build_tree
-from elforge.engine.example import REFERENCE_MACROS, create_example_workspace
+from elforge.engine.example import EXAMPLE_BOOTSTRAP, REFERENCE_MACROS, create_example_workspace
 from elforge.engine.pipeline import run_pipeline
 from elforge.engine.reference import build_reference
 from elforge.workspace.workspace import Workspace
@@ -242,7 +242,12 @@ def _example(repeat: int) -> None:
         tmp = Path(tmpdir)
         upstream = create_example_workspace(tmp / "ref-src") / "upstream"
         reference = tmp / "reference"
-        build_reference(upstream, reference, BuildOptions(dist=".el9", macros=REFERENCE_MACROS))
+        build_reference(
+            upstream,
+            reference,
+            BuildOptions(dist=".el9", macros=REFERENCE_MACROS),
+            bootstrap=EXAMPLE_BOOTSTRAP,
+        )
         for i in range(args.repeat):
             run_dir = tmp / f"run{i}"
             anchor.append(_anchor(run_dir))

@@ -24,8 +24,9 @@ from rich.console import Console
 
 from elforge.build.builders import BuildOptions
 from elforge.cli.main import main as cli_main
-from elforge.engine.example import REFERENCE_MACROS, create_example_workspace
+from elforge.engine.example import EXAMPLE_BOOTSTRAP, REFERENCE_MACROS, create_example_workspace
 from elforge.engine.pipeline import run_pipeline, stage_status, summary_document
+from elforge.engine.planning import plan_workspace
 from elforge.engine.reference import build_reference
 from elforge.report.render import render_text
 from elforge.workspace.workspace import Workspace
@@ -72,6 +73,22 @@ def _nss_abi_diff(dest: Path) -> str | None:
     return f"elforge abi diff {old.name} {new.name}: {verdict} (exit bits {rc})"
 
 
+def _print_plan(out: Console, ws: Workspace) -> None:
+    """``elforge plan``: the build waves from BuildRequires, and the cycle bootstrap breaks."""
+    plan = plan_workspace(ws)
+    out.print("[bold]   elforge plan[/bold] (build order from BuildRequires)")
+    for i, wave in enumerate(plan.waves, start=1):
+        out.print(f"     wave {i}: {' '.join(wave)}", markup=False)
+    for broken in plan.bootstrapped:
+        out.print(
+            f"     cycle {' <-> '.join(broken.cycle)}: resolved by [build] bootstrap, "
+            f"{broken.order[0]} built first --with bootstrap",
+            markup=False,
+        )
+    for cycle in plan.cycles:
+        out.print(f"     cycle {' <-> '.join(cycle)}: not built (no bootstrap entry)", markup=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     from elforge.cli.run import RichRunObserver
 
@@ -96,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         dest / "upstream",
         dest / "reference",
         BuildOptions(dist=ws.options.dist, macros=REFERENCE_MACROS),
+        bootstrap=EXAMPLE_BOOTSTRAP,
     )
     rpms = sorted(p.name for p in (dest / "reference").glob("*.rpm"))
     failed = [r.package for r in results if r.status != "built"]
@@ -105,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f" (FAILED: {', '.join(failed)})" if failed else "")
     )
 
-    out.print("[bold]3. elforge run[/bold]")
+    _print_plan(out, ws)
+    out.print("[bold]3. elforge run[/bold] (wave by wave, each against the earlier waves' RPMs)")
     observer = RichRunObserver() if out.is_terminal else None
     summary = run_pipeline(ws, observer=observer)
     (dest / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -15,7 +15,12 @@ import pytest
 from sqlalchemy import select
 
 from elforge.build.builders import BuildOptions
-from elforge.engine.example import REFERENCE_MACROS, create_example_workspace, materialize_upstream
+from elforge.engine.example import (
+    EXAMPLE_BOOTSTRAP,
+    REFERENCE_MACROS,
+    create_example_workspace,
+    materialize_upstream,
+)
 from elforge.engine.pipeline import run_pipeline
 from elforge.engine.reference import build_reference
 from elforge.store.db import open_store
@@ -32,7 +37,10 @@ def reference_rpms_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("reference")
     materialize_upstream(root / "upstream")
     results = build_reference(
-        root / "upstream", root / "rpms", BuildOptions(dist=".el9", macros=REFERENCE_MACROS)
+        root / "upstream",
+        root / "rpms",
+        BuildOptions(dist=".el9", macros=REFERENCE_MACROS),
+        bootstrap=EXAMPLE_BOOTSTRAP,
     )
     assert all(r.status == "built" for r in results), [r.error for r in results]
     return root / "rpms"

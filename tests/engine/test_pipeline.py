@@ -40,13 +40,13 @@ def _rows(ws: Workspace, table: str) -> int:
 def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) -> None:
     ws, summary = baseline
     assert summary["schema"] == "elforge.run/1"
-    assert summary["packages_total"] == 5
+    assert summary["packages_total"] == 9
     counts = summary["counts"]
-    assert counts["imported"] == 5
+    assert counts["imported"] == 9
     assert counts["failed"] == 0
     rows = {row["name"]: row for row in summary["packages"]}
     # packages without a patch config are rebuilt unchanged
-    for name in ("acme-docs", "libgreet"):
+    for name in ("acme-docs", "libgreet", "libcheer", "cheer", "acme-docgen", "acme-fmt"):
         assert rows[name]["patch"] == "identical" and rows[name]["build"] == "built"
     assert rows["libgreet"]["nvr"] == "libgreet-1.2-3.el9"
     # debranded, and the vendor patch that removes a symbol
@@ -61,16 +61,16 @@ def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) 
     assert motd["patch"] == "drifted" and motd["build"] is None
     assert "Welcome to Acme Enterprise Linux Server" in motd["error"]
     assert counts == {
-        "imported": 5,
-        "identical": 2,
+        "imported": 9,
+        "identical": 6,
         "patched": 2,
         "drifted": 1,
         "failed": 0,
-        "built": 4,
+        "built": 8,
         "skipped": 0,
     }
     # ABI against the reference binaries: the vendor patch removed tally_reset on purpose
-    assert summary["abi"] == {"identical": 2, "compatible": 1, "incompatible": 1}
+    assert summary["abi"] == {"identical": 6, "compatible": 1, "incompatible": 1}
     assert rows["libtally"]["abi_verdict"] == "incompatible"
     assert "tally_reset@@TALLY_1.0" in rows["libtally"]["error"]
     assert rows["libgreet"]["abi_verdict"] == "identical"
@@ -90,7 +90,7 @@ def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) 
     for repo in repos.values():
         assert (repo / "repodata" / "repomd.xml").is_file()
     placed = {p.name for repo in repos.values() for p in (repo / "Packages").glob("*.rpm")}
-    assert len(placed) == summary["publish"]["output"]["packages"] == 7
+    assert len(placed) == summary["publish"]["output"]["packages"] == 12
     assert "libtally-devel-2.0-1.el9.forge.1.x86_64.rpm" in {
         p.name for p in (repos["AppStream"] / "Packages").glob("*.rpm")
     }
@@ -103,7 +103,7 @@ def test_rerun_reuses_everything_and_adds_no_rows(reference_rpms: Path, tmp_path
     before = {t: _rows(ws, t) for t in tables}
     second = run_pipeline(ws)
     assert {t: _rows(ws, t) for t in tables} == before
-    assert second["reused"]["import"] == 5
+    assert second["reused"]["import"] == 9
     assert second["reused"].get("build", 0) == first["counts"]["built"]
     assert second["publish"]["reused"] is True
     # an upstream change rebuilds that package only
@@ -112,7 +112,7 @@ def test_rerun_reuses_everything_and_adds_no_rows(reference_rpms: Path, tmp_path
     third = run_pipeline(ws)
     docs = next(p for p in third["packages"] if p["name"] == "acme-docs")
     assert docs["nvr"] == "acme-docs-1.0-3.el9" and docs["reused"] == []
-    assert third["reused"]["import"] == 4
+    assert third["reused"]["import"] == 8
     assert _rows(ws, "builds") == before["builds"] + 1
     assert third["publish"]["reused"] is False
 
@@ -159,7 +159,7 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
     assert proc.returncode == -signal.SIGKILL
     recorded = _count(store_url, DONE_SUBJECTS)
     unfinished = _count(store_url, "SELECT count(*) FROM pipeline_runs WHERE finished IS NULL")
-    assert 1 <= recorded < 5, "kill -9 was meant to land mid-run"
+    assert 1 <= recorded < 9, "kill -9 was meant to land mid-run"
     assert unfinished == 1
     # the lock died with the process: the rerun is not refused, and finishes the rest
     rerun = subprocess.run(
@@ -174,7 +174,7 @@ def test_kill_9_mid_run_then_rerun_matches_an_uninterrupted_run(
     assert fingerprint(ws) == fingerprint(baseline[0])
     # the packages' state equals the uninterrupted run's; only the rest was done again
     assert summary["totals"] == baseline[1]["counts"]
-    assert summary["counts"]["imported"] == 5 - recorded
+    assert summary["counts"]["imported"] == 9 - recorded
 
 
 def test_a_second_concurrent_run_is_refused(reference_rpms: Path, tmp_path: Path) -> None:

@@ -8,9 +8,13 @@ go to the content-addressed :class:`ArtifactStore`. A failed build never raises:
 Trees come in two layouts: dist-git (spec and sources at the root) and exploded
 (``SPECS/*.spec`` and ``SOURCES/``).
 
-On a non-RPM host (Debian) build dependencies cannot be checked against an rpmdb, so
-rpmbuild runs with ``--nodeps`` there and only there; everything the spec needs must be
-on the host (compiler, make). mock never gets ``--nodeps``.
+Chain builds (``BuildOptions.root`` set) build against the release's own output: rpmbuild
+in a per-build root made from the buildroot repositories (:mod:`elforge.build.rootbuild`,
+BuildRequires checked first, then ``--nodeps`` in a bubblewrap sandbox), mock with a config
+generated per release (:mod:`elforge.build.mockconfig`). Without ``root``, on a non-RPM host
+(Debian) build dependencies cannot be checked against an rpmdb, so rpmbuild runs with
+``--nodeps`` there and only there; everything the spec needs must be on the host (compiler,
+make). mock never gets ``--nodeps``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,15 @@ from elforge.build.archcheck import check_target_arch, foreign_elf_members
 from elforge.build.artifacts import ArtifactStore
 from elforge.build.buildroot import host_buildroot, is_rpm_host, mock_buildroot
 from elforge.build.hashing import inputs_hash, lookaside_hashes, tree_hash
-from elforge.errors import FormatError, ToolError
+from elforge.build.mockconfig import MockSettings, buildroot_repos, write_mock_config
+from elforge.build.rootbuild import (
+    RootOptions,
+    populate_root,
+    root_environment,
+    select_root,
+)
+from elforge.build.sandbox import have_bwrap, sandboxed
+from elforge.errors import ElforgeError, FormatError, ToolError
 from elforge.proc import LoggedPopen
 from elforge.rpm.header import read_header
 
@@ -59,12 +71,17 @@ class BuildOptions:
     macros: dict[str, str] = field(default_factory=dict)
     timeout: float = 3600.0
     reproducible: bool = True
+    root: RootOptions | None = None  # chain build: the buildroot repositories and host
+    bootstrap: bool = False  # build --with bootstrap (a cycle's bootstrap entry)
+    release: str = "release"  # names the generated mock config
 
     def all_macros(self) -> dict[str, str]:
         out = dict(REPRODUCIBLE_MACROS) if self.reproducible else {}
         if self.dist is not None:
             out["dist"] = self.dist
         out.update(self.macros)
+        if self.bootstrap:
+            out["_with_bootstrap"] = "1"
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -74,6 +91,7 @@ class BuildOptions:
             "arch": self.arch,
             "macros": self.all_macros(),
             "timeout": self.timeout,
+            **({"root": self.root.to_json()} if self.root is not None else {}),
         }
 
 
@@ -188,7 +206,13 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return _in_child
 
 
-def _run_logged(argv: list[str], log: Any, timeout: float, cwd: Path | None = None) -> int:
+def _run_logged(
+    argv: list[str],
+    log: Any,
+    timeout: float,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
     log.write(f"$ {shlex.join(argv)}\n")
     log.flush()
     proc = LoggedPopen(
@@ -197,11 +221,12 @@ def _run_logged(argv: list[str], log: Any, timeout: float, cwd: Path | None = No
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=cwd,
+        env=env,
         start_new_session=True,
         preexec_fn=_die_with_parent(os.getpid()),
     )
     try:
-        return proc.wait(timeout=timeout)
+        return proc.wait(timeout=timeout)  # LoggedPopen wakes on exit (pidfd), no polling
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -278,7 +303,7 @@ def check_builder(opts: BuildOptions) -> None:
     if shutil.which(tool) is None:
         hint = " (install it or use builder = 'rpmbuild')" if tool == "mock" else ""
         raise ToolError(f"{tool} is not installed{hint}", subject=tool)
-    if opts.builder == "mock" and not opts.mock_config:
+    if opts.builder == "mock" and not opts.mock_config and opts.root is None:
         raise ToolError(
             "the mock builder needs a config (--mock-config or [build] mock_config)", subject="mock"
         )
@@ -293,7 +318,7 @@ def rebuild_command(srpm: Path, workdir: Path, opts: BuildOptions) -> tuple[list
         argv = [
             "mock",
             "-r",
-            str(opts.mock_config),
+            str(chain_mock_config(workdir, opts) if opts.root else opts.mock_config),
             "--rebuild",
             str(srpm),
             "--resultdir",
@@ -311,11 +336,47 @@ def rebuild_command(srpm: Path, workdir: Path, opts: BuildOptions) -> tuple[list
         f"_topdir {topdir}",
         *_define_args(opts.all_macros()),
     ]
-    if not is_rpm_host():
-        argv.append("--nodeps")
+    if not is_rpm_host() or opts.root is not None:
+        argv.append("--nodeps")  # with a root: only after check_root_requires passed
     if opts.arch:
         argv += ["--target", opts.arch]
     return [*argv, str(srpm)], topdir / "RPMS"
+
+
+def chain_mock_config(workdir: Path, opts: BuildOptions) -> Path:
+    """The mock config of a chain build: the buildroot repositories as the chroot's repos."""
+    assert opts.root is not None
+    settings = MockSettings(
+        name=opts.release,
+        arch=opts.arch or opts.root.arch,
+        dist=opts.dist or ".el9",
+        repos=buildroot_repos(Path(opts.root.repos[0]), opts.root.repos[1:]),
+        macros={k: v for k, v in opts.all_macros().items() if k != "dist"},
+        base_config=opts.mock_config,
+    )
+    return write_mock_config(settings, workdir / "mock.cfg")
+
+
+def prepare_root(
+    srpm: Path, work: Path, opts: BuildOptions, log: Any
+) -> tuple[dict[str, str], list[str], str]:
+    """Make the per-build root for ``srpm`` from its BuildRequires: (environment, buildroot
+    package list, note). Raises BuildFailed naming every unmet BuildRequires."""
+    assert opts.root is not None
+    header = read_header(srpm)
+    requires = [str(d) for d in header.requires]
+    try:
+        selection = select_root(requires, opts.root)
+        root = work / "root"
+        files = populate_root(selection, root)
+    except ElforgeError as exc:
+        raise BuildFailed(str(exc)) from None
+    log.write(f"buildroot {root}: {len(selection.packages)} packages, {len(files)} files\n")
+    log.writelines(f"  {line}\n" for line in files)
+    log.write(f"met by the host: {', '.join(selection.host_met) or '-'}\n")
+    packages = [p.nevra for p in selection.packages] + [f"host:{h}" for h in selection.host_met]
+    note = f"per-build root from {', '.join(opts.root.repos)} (BuildRequires checked)"
+    return root_environment(root), packages, note
 
 
 def build_tree(
@@ -332,9 +393,11 @@ def build_tree(
     started = time.monotonic()
     inputs = build_input(tree, name, opts, commit=commit)
     key = inputs_hash(inputs)
+    buildroot: list[str] = []
     if opts.builder == "mock":
-        buildroot: list[str] = []
         note = "mock chroot"
+    elif opts.root is not None:
+        note = "per-build root (not made: the build stopped before)"
     else:
         buildroot, note = host_buildroot()
     logs_dir.mkdir(parents=True, exist_ok=True)
@@ -352,8 +415,14 @@ def build_tree(
             layout = find_spec(tree)
             srpm = build_srpm(layout, work / "source", opts, log)
             argv, outdir = rebuild_command(srpm, work, opts)
+            env = None
+            if opts.root is not None and opts.builder == "rpmbuild":
+                env, result.buildroot, result.buildroot_note = prepare_root(srpm, work, opts, log)
+                if opts.root.sandbox and have_bwrap():
+                    argv = sandboxed(argv, [work])
             result.command = shlex.join(argv)
-            rc = _run_logged(argv, log, max(1.0, opts.timeout - (time.monotonic() - started)))
+            remaining = max(1.0, opts.timeout - (time.monotonic() - started))
+            rc = _run_logged(argv, log, remaining, env=env)
             if opts.builder == "mock":
                 result.buildroot, result.buildroot_note = mock_buildroot(outdir)
             rpms = [p for p in sorted(outdir.rglob("*.rpm")) if not p.name.endswith(".src.rpm")]

@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("elforge.cli.watch", "watch"),
     "serve": ("elforge.cli.serve", "serve"),
     "report": ("elforge.cli.serve", "report"),
+    "plan": ("elforge.cli.plan", "plan"),
 }
 
 

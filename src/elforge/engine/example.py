@@ -75,20 +75,24 @@ configs = "patches"
 [build]
 builder = "rpmbuild"
 timeout = 600
+bootstrap = ["acme-docgen", "acme-fmt"]
 macros = {{ vendor = "Forge Linux", packager = "Forge Linux <release@forge.example.invalid>" }}
 
 [publish]
 dest = "repos"
 
 [publish.layout]
-BaseOS = ["acme-release", "acme-motd", "libgreet", "greet", "libtally"]
-AppStream = ["acme-docs", "libgreet-devel", "libtally-devel"]
+BaseOS = ["acme-release", "acme-motd", "libgreet", "greet", "libtally", "libcheer", "cheer"]
+AppStream = ["acme-docs", "libgreet-devel", "libtally-devel", "libcheer-devel", "acme-docgen",
+             "acme-fmt"]
 
 [verify]
 reference = ["reference"]
 {packages}"""
 
 REFERENCE_MACROS = {"vendor": "Acme", "packager": "Acme Release Engineering"}
+# the BuildRequires cycle acme-docgen <-> acme-fmt, broken by building acme-docgen first
+EXAMPLE_BOOTSTRAP = ("acme-docgen", "acme-fmt")
 
 
 def create_example_workspace(dest: Path, *, jobs: int = 2, example: Path = EXAMPLE_ROOT) -> Path:

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +34,7 @@ from elforge.engine.stages import DEFAULT_STAGES, run_package, try_reuse
 from elforge.engine.stages.patch import patching_engine
 from elforge.engine.stages.publish import stage_publish
 from elforge.engine.summary import SCHEMA, summarize, summary_document
+from elforge.engine.waves import run_in_waves
 from elforge.errors import ConfigError
 from elforge.report.render import render_html, render_json
 from elforge.rpm.header import read_header
@@ -153,15 +154,26 @@ class _Run:
     results: list[PackageResult] = field(default_factory=list)
 
     def record(self, *results: PackageResult) -> None:
-        branch = self.ws.options.patched_branch
-        record.record_packages(self.store, self.run_id, branch, list(results))
+        self.record_now(*results)
         for result in results:
             self.results.append(result)
             self.observer.package_done(result)
 
+    def record_now(self, *results: PackageResult) -> None:
+        """Into the store only, in one transaction (also: stages done before a package's
+        chain is complete, in a chain build)."""
+        branch = self.ws.options.patched_branch
+        record.record_packages(self.store, self.run_id, branch, list(results))
 
-def _run_tasks(run: _Run, executor: Executor, specs: list[PackageSpec], first: str) -> None:
-    """Settle what is reusable here, send the rest to the executor, record as they finish.
+
+def run_tasks(
+    on_results: Callable[..., None],
+    executor: Executor,
+    specs: list[PackageSpec],
+    first: str,
+) -> None:
+    """Settle what is reusable here, send the rest to the executor, hand the results to
+    ``on_results`` as they finish (the settled ones together, in one call).
 
     Packages go to the executor while the reuse pass is still running, so the workers start
     (and import elforge) while the coordinator hashes the remaining packages."""
@@ -181,10 +193,10 @@ def _run_tasks(run: _Run, executor: Executor, specs: list[PackageSpec], first: s
             lost = StageOutcome(
                 first, "failed", "", error=f"task failed: {type(res).__name__}: {res}"
             )
-            res = PackageResult(spec.name, {first: lost})
-        run.record(res)
+            res = PackageResult(spec.name, {**spec.context, first: lost})
+        on_results(res)
         ran += 1
-    run.record(*settled)  # one transaction: a no-op rerun writes once, not once a package
+    on_results(*settled)  # one transaction: a no-op rerun writes once, not once a package
     log.info("%d packages settled from recorded outcomes, %d ran", len(settled), ran)
 
 
@@ -221,7 +233,11 @@ def run_pipeline(
                 for p in packages
             ]
             observer.start([p.name for p in packages], stages)
-            _run_tasks(run, executor, specs, chain[0])
+            plan = None
+            if "build" in chain:
+                plan = run_in_waves(run.record, run.record_now, executor, specs, ws, run_tasks)
+            else:
+                run_tasks(run.record, executor, specs, chain[0])
             publish = None
             if "publish" in stages:
                 previous_publish = previous[record.GLOBAL].get("publish")
@@ -240,6 +256,8 @@ def run_pipeline(
                 implementations={s: v for s, v in stage_status().items() if s in stages},
                 duration=time.monotonic() - started,
             )
+            if plan is not None:  # the build order the run followed (elforge.plan/1)
+                summary["plan"] = plan.to_document()
             _write_reports(ws, summary)
             record.finish_run(store, run.run_id, summary)
             return summary

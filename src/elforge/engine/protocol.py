@@ -182,6 +182,8 @@ class PackageSpec:
     reference: tuple[ArtifactRef, ...] = ()
     retry_failed: bool = False
     reuse_only: bool = False  # the coordinator's pass: raise NeedsWork instead of working
+    # outcomes of stages run earlier (a chain build runs import/patch, plans, then builds)
+    context: Mapping[str, StageOutcome] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -64,6 +64,15 @@ class BuildSection(_Section):
     timeout: int = Field(3600, ge=1, description="per-build timeout in seconds")
     macros: dict[str, str] = Field(default_factory=dict)
     arch: str | None = None
+    buildroot_repos: list[str] = Field(
+        default_factory=list, description="external buildroot repositories (path or URL)"
+    )
+    host_provides: list[str] | None = Field(
+        None, description="what the rpmbuild host provides itself (default: the toolchain)"
+    )
+    bootstrap: list[str] = Field(
+        default_factory=list, description="cycle-breaking order, built --with bootstrap"
+    )
 
 
 class PublishSection(_Section):

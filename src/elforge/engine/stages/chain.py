@@ -56,7 +56,7 @@ def _crashed(stage: str, exc: Exception) -> StageOutcome:
 
 def run_package(spec: PackageSpec) -> PackageResult:
     """The task: run the package's stages in order, stopping at the first that fails."""
-    outcomes: dict[str, StageOutcome] = {}
+    outcomes: dict[str, StageOutcome] = dict(spec.context)
     for stage, ref in spec.stages:
         try:
             outcome = resolve(ref)(spec, outcomes)
