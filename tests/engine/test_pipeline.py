@@ -85,8 +85,8 @@ def test_run_summary_on_the_example(baseline: tuple[Workspace, dict[str, Any]]) 
     assert sorted(repos) == ["AppStream", "BaseOS"]
     # the source RPMs as EL lays them out: BaseOS/Source, AppStream/Source
     sources = {r["name"]: r["packages"] for r in published if r["kind"] == "source"}
-    assert sources == {"AppStream/Source": 1, "BaseOS/Source": 3}
-    assert summary["publish"]["output"]["sources"] == 4
+    assert sources == {"AppStream/Source": 3, "BaseOS/Source": 5}
+    assert summary["publish"]["output"]["sources"] == 8
     for repo in repos.values():
         assert (repo / "repodata" / "repomd.xml").is_file()
     placed = {p.name for repo in repos.values() for p in (repo / "Packages").glob("*.rpm")}

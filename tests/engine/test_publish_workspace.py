@@ -18,8 +18,15 @@ from helpers import require_tool, run_cli
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 KEY = "Forge Linux test <release@forge.example.invalid>"
 BINARIES = {
-    "BaseOS": {"acme-release", "greet", "libgreet", "libtally"},
-    "AppStream": {"acme-docs", "libgreet-devel", "libtally-devel"},
+    "BaseOS": {"acme-release", "greet", "libgreet", "libtally", "libcheer", "cheer"},
+    "AppStream": {
+        "acme-docs",
+        "libgreet-devel",
+        "libtally-devel",
+        "libcheer-devel",
+        "acme-docgen",
+        "acme-fmt",
+    },
 }
 
 
@@ -64,13 +71,15 @@ def test_run_then_publish_keeps_history_and_refuses_empty(tmp_path: Path) -> Non
     assert r.exit_code == 0, r.stderr
     doc = json.loads(r.stdout)
     by_name = {x["name"]: x for x in doc["repos"]}
-    assert by_name["BaseOS"]["packages"] == 4 and by_name["AppStream"]["packages"] == 3
+    assert by_name["BaseOS"]["packages"] == 6 and by_name["AppStream"]["packages"] == 6
     for repo, names in BINARIES.items():
         offered = dnf_query(tmp_path, ws / "repos" / repo)
         assert {n.rsplit("-", 2)[0] for n in offered} == names
     sources = dnf_query(tmp_path, ws / "repos/BaseOS/Source")
     assert sources == {
         "acme-release-9.4-1.el9.forge.1.src",
+        "cheer-1.0-1.el9.src",
+        "libcheer-1.0-1.el9.src",
         "libgreet-1.2-3.el9.src",
         "libtally-2.0-1.el9.forge.1.src",
     }
@@ -123,7 +132,7 @@ def test_signing_key_in_the_workspace_signs_rpms_and_repomd(
     )
     r = run_cli("publish", "-w", str(ws), "--format", "json")
     assert r.exit_code == 0, r.stderr
-    assert json.loads(r.stdout)["signed"] == 11  # 7 binary RPMs and 4 SRPMs, published before
+    assert json.loads(r.stdout)["signed"] == 20  # 12 binary RPMs and 8 SRPMs, published before
     for repomd in sorted((ws / "repos").rglob("repodata/repomd.xml")):
         proc = subprocess.run(
             ["gpg", "--batch", "--verify", f"{repomd}.asc", str(repomd)],

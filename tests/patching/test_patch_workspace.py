@@ -27,7 +27,11 @@ def test_patch_in_a_workspace_then_ledger(tmp_path: Path, monkeypatch: pytest.Mo
     doc = json.loads(r.stdout)
     statuses = {p["package"]: p["status"] for p in doc["packages"]}
     assert statuses == {
+        "acme-docgen": "identical",
         "acme-docs": "identical",
+        "acme-fmt": "identical",
+        "cheer": "identical",
+        "libcheer": "identical",
         "acme-motd": "drifted",
         "acme-release": "patched",
         "libgreet": "identical",
@@ -59,7 +63,7 @@ def test_patch_in_a_workspace_then_ledger(tmp_path: Path, monkeypatch: pytest.Mo
     # from another folder, with -w
     monkeypatch.chdir(tmp_path)
     again = run_cli("patch", "-w", str(ws), "--report", "--format", "json")
-    assert again.exit_code == 0 and len(json.loads(again.stdout)["packages"]) == 5
+    assert again.exit_code == 0 and len(json.loads(again.stdout)["packages"]) == 9
 
 
 def test_ledger_of_a_folder_without_packages_says_so(tmp_path: Path) -> None:
