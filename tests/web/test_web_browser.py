@@ -62,11 +62,11 @@ def shot(page: Page, tmp_path: Path, name: str) -> Path:
 
 def test_dashboard_filter_open_package(served: Served, page: Page, tmp_path: Path) -> None:
     page.goto(served.url + "/")
-    expect(page.locator("#package-count")).to_have_text("8")
+    expect(page.locator("#package-count")).to_have_text("12")
     expect(page.locator("svg.split rect").first).to_be_visible()
     shot(page, tmp_path, "overview")
     page.goto(served.url + "/packages")
-    expect(page.locator("#package-table tbody tr")).to_have_count(8)
+    expect(page.locator("#package-table tbody tr")).to_have_count(12)
     page.select_option("#filter-category", "drifted")  # the page script submits on change
     page.wait_for_url("**/packages?*category=drifted*")
     expect(page.locator("#package-table tbody tr")).to_have_count(2)
