@@ -11,6 +11,8 @@ sizes); directories and tarballs are read here.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import lzma
 import mmap
@@ -87,8 +89,20 @@ def _mapped_elf(
             digest.update(block)
             left -= len(block)
         spool.flush()
-        with mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        mapped = mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
             yield mapped, digest.hexdigest()
+        finally:
+            _unmap(mapped)
+
+
+def _unmap(mapped: mmap.mmap) -> None:
+    try:
+        mapped.close()
+    except BufferError:  # a parser's view kept alive by a traceback cycle: collect, retry
+        gc.collect()
+        with contextlib.suppress(BufferError):  # else unmapped when the view goes
+            mapped.close()
 
 
 MAX_ABIGNORE = 1 << 20
