@@ -9,6 +9,7 @@ the caller decides, so it is logged at INFO too; only a timeout is a WARNING.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import select
@@ -23,6 +24,22 @@ log = logging.getLogger(__name__)
 
 Argv = Sequence[str | PathLike[str]]
 _SHOWN = 400  # characters of a command line in the log: argv can hold whole file lists
+
+
+# Variables every child started in this context carries on top of the environment: a task on
+# a Dask worker sets the run token here (the worker's own environment is not the coordinator's,
+# and must not carry it: a rerun kills whatever does).
+CHILD_ENV: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "child_env", default=None
+)
+
+
+def _with_child_env(kwargs: dict[str, Any]) -> dict[str, Any]:
+    extra = CHILD_ENV.get()
+    if extra:
+        base = kwargs.get("env")
+        kwargs["env"] = {**(os.environ if base is None else base), **extra}
+    return kwargs
 
 
 def describe(argv: Argv) -> str:
@@ -41,7 +58,7 @@ def run_command(argv: Argv, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
     log.debug("run %s", describe(argv))
     started = time.monotonic()
     try:
-        proc = subprocess.run(argv, **kwargs)
+        proc = subprocess.run(argv, **_with_child_env(kwargs))
     except subprocess.TimeoutExpired:
         log.warning("timed out %s (after %.2f s)", describe(argv), time.monotonic() - started)
         raise
@@ -66,7 +83,7 @@ class LoggedPopen(subprocess.Popen[Any]):
         self._started = time.monotonic()
         self._reported = False
         try:
-            super().__init__(argv, **kwargs)
+            super().__init__(argv, **_with_child_env(kwargs))
         except OSError as exc:
             log.info("could not run %s: %s", describe(logged), exc)
             raise

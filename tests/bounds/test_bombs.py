@@ -134,3 +134,26 @@ def test_rpm_extract_caps_what_it_writes(bomb_rpm: Path, tmp_path: Path) -> None
                         "--max-ratio", "0")  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "all" / "usr/lib64/libbomb.so.1").stat().st_size == BOMB_BYTES
+
+
+def test_abi_diff_maps_a_large_legitimate_elf_instead_of_reading_it(tmp_path: Path) -> None:
+    """A real DSO with a 256 MiB section (within every cap) is compared with itself; the
+    ELF reader maps a spooled copy, so peak RSS stays far below the file's size."""
+    require_tool("gcc", "objcopy")
+    src = tmp_path / "big.c"
+    src.write_text("int answer(void) { return 42; }\n")
+    tree = tmp_path / "pkg" / "usr" / "lib64"
+    tree.mkdir(parents=True)
+    lib = tree / "libbig.so.1"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libbig.so.1", "-o", str(lib),
+                    str(src)], check=True)  # fmt: skip
+    blob = tmp_path / "blob"
+    with blob.open("wb") as fh:
+        fh.truncate(256 << 20)
+    subprocess.run(["objcopy", "--add-section", f".bigdata={blob}", str(lib)], check=True)
+    assert lib.stat().st_size > 256 << 20
+    pkg = str(tmp_path / "pkg")
+    done, rss = _measured("abi", "diff", pkg, pkg, "--no-cache", "-f", "json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert '"soname": "libbig.so.1"' in done.stdout.replace('":"', '": "')
+    assert rss < 160 << 10, f"peak RSS {rss} KiB for a {lib.stat().st_size}-byte ELF"

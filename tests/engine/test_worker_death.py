@@ -106,3 +106,55 @@ def test_a_rerun_reaps_what_a_killed_run_left_behind(tmp_path: Path) -> None:
     finally:
         if _alive({leftover}):
             os.kill(leftover, signal.SIGKILL)
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {k: v for k, _, v in pairs}
+
+
+@pytest.mark.slow
+def test_dask_builds_carry_the_run_token_and_die_with_the_coordinator(
+    reference_rpms: Path, tmp_path: Path
+) -> None:
+    """A real LocalCluster: the build a worker starts for ``elforge run --scheduler`` carries
+    the run's token (a rerun on this host can reap it); ``kill -9`` of the coordinator gets
+    the task cancelled and its build killed, while the worker itself stays up."""
+    from distributed import LocalCluster
+
+    ws = example_workspace(tmp_path / "ws", reference_rpms, jobs=2)
+    spec = ws.root / "upstream" / "acme-docs" / "acme-docs.spec"
+    spec.write_text(spec.read_text().replace("%build\n", "%build\nsleep 98\n", 1))
+    with LocalCluster(n_workers=1, processes=True, threads_per_worker=2, dashboard_address=None,
+                      host="127.0.0.1") as cluster:  # fmt: skip
+        workers = {w.pid for w in cluster.workers.values()}  # type: ignore[attr-defined]
+        proc = subprocess.Popen([ELFORGE, "-q", "run", "-w", str(ws.root), "--scheduler",
+                                 cluster.scheduler_address],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        build: int | None = None
+        try:
+            deadline = time.monotonic() + 150
+            while build is None and time.monotonic() < deadline and proc.poll() is None:
+                build = next((p for p, (_pp, _s, cmd) in _processes().items()
+                              if cmd.startswith("sleep 98")), None)  # fmt: skip
+                time.sleep(0.05)
+            assert build is not None, "the build script was never seen on the worker"
+            lock = (ws.state_dir / "run.lock").read_text()
+            assert f"token {_environ(build)['ELFORGE_RUN']}," in lock
+            assert build not in _descendants(proc.pid), "the build runs under the worker"
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            deadline = time.monotonic() + 30
+            while _alive({build}) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _alive({build}) == {}, "the build outlived the coordinator by 30 s"
+            assert _alive(workers) and len(_alive(workers)) == len(workers)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            if build is not None and _alive({build}):
+                os.kill(build, signal.SIGKILL)

@@ -72,3 +72,33 @@ def test_a_missing_signature_or_another_key_is_refused(
     (repo / "repodata" / "repomd.xml.asc").unlink()
     code, errors = _diff(repo, _key_file)
     assert code == 1 and len(errors) == 1 and "no repomd.xml.asc" in errors[0]
+
+
+def _repo_commands(repo: Path, key: Path, cache: Path) -> dict[str, list[str]]:
+    """Every other command that reads a repository's metadata, given a repository key."""
+    rpm = next(repo.glob("*.rpm"))
+    return {
+        "closure": ["repo", "closure", str(repo), "--key", str(key)],
+        "install-check": ["repo", "install-check", str(rpm), "--against", str(repo),
+                          "--key", str(key)],
+        "abi compare": ["abi", "compare", "--reference", str(repo), "--candidate", str(repo),
+                        "--reference-key", str(key), "--candidate-key", str(key), "-j", "1",
+                        "--cache-dir", str(cache)],
+    }  # fmt: skip
+
+
+def test_every_repository_reader_checks_repomd_with_a_key(
+    signed_repo: tuple[Path, Path], tmp_path: Path
+) -> None:
+    repo, key = signed_repo
+    for name, args in _repo_commands(repo, key, tmp_path / "cache").items():
+        r = run_cli(*args)
+        assert not [ln for ln in r.stderr.splitlines() if ln.startswith("error")], (name, r)
+    repomd = repo / "repodata" / "repomd.xml"
+    repomd.write_text(repomd.read_text().replace("<revision>", "<revision>9"))
+    assert _gpg("--verify", f"{repomd}.asc", str(repomd)).returncode != 0  # oracle
+    for name, args in _repo_commands(repo, key, tmp_path / "cache").items():
+        r = run_cli(*args)
+        errors = [ln for ln in r.stderr.splitlines() if ln.startswith("error")]
+        assert r.exit_code == 1 and len(errors) == 1, (name, r)
+        assert "signature check failed: BADSIG" in errors[0], (name, errors)

@@ -3,7 +3,6 @@ librpm's ``rpmkeys --checksig`` is the oracle: whatever it calls BAD, we refuse.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from helpers import TESTDATA, require_tool, run_cli
+from helpers.tampered import KEY, SIGNED, altered_rpm
 
-SIGNED = TESTDATA / "rpms" / "signed" / "bash-5.1.8-9.el9.x86_64.rpm"
-KEY = TESTDATA / "rpms" / "keys" / "RPM-GPG-KEY-AlmaLinux-9"
 pytestmark = pytest.mark.system
 
 
@@ -30,28 +28,7 @@ def _oracle(rpm: Path, tmp_path: Path, key: Path | None = None) -> tuple[bool, s
 
 
 def _altered(tmp_path: Path, where: str) -> Path:
-    """The signed package with one byte of its header or payload changed; a header edit
-    comes with its SHA256/SHA1 digests recomputed, as an attacker would."""
-    from elforge.rpm.structure import read_structure
-
-    rpm = tmp_path / f"{where}-{SIGNED.name}"
-    data = bytearray(SIGNED.read_bytes())
-    s = read_structure(SIGNED)
-    if where == "header":
-        at = data.index(b"The GNU Bourne Again shell", s.header_start)
-        assert at < s.payload_offset
-        old = bytes(data[s.header_start : s.payload_offset])
-        data[at + 4 : at + 7] = b"gnu"  # same length, still a valid header
-        new = bytes(data[s.header_start : s.payload_offset])
-        for algorithm in ("sha256", "sha1"):
-            before = hashlib.new(algorithm, old).hexdigest().encode()
-            after = hashlib.new(algorithm, new).hexdigest().encode()
-            at = data.index(before, 0, s.header_start)
-            data[at : at + len(after)] = after
-    else:
-        data[s.payload_offset + 4096] ^= 0x01
-    rpm.write_bytes(bytes(data))
-    return rpm
+    return altered_rpm(tmp_path / where, where)
 
 
 def _one_error(r_stderr: str, rpm: Path, needle: str) -> None:

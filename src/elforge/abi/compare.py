@@ -94,10 +94,10 @@ def _add(tree: Tree, pkg: TreePackage) -> None:
         tree.main[(pkg.name, pkg.arch)] = pkg
 
 
-def scan_tree(src: str | Path, cache_dir: Path | None = None) -> Tree:
+def scan_tree(src: str | Path, cache_dir: Path | None = None, key: Path | None = None) -> Tree:
     """Index one side: a repository (path or URL) or a directory of RPMs (recursive)."""
     if is_repository(src):
-        return scan_repository(src, cache_dir)
+        return scan_repository(src, cache_dir, key)
     src = Path(src)
     if not src.is_dir():
         raise FormatError("not a directory of RPMs nor a repository", subject=src)
@@ -120,9 +120,12 @@ def scan_files(label: str, paths: Iterable[Path], cache_dir: Path | None = None)
     return tree
 
 
-def scan_repository(src: str | Path, cache_dir: Path | None = None) -> Tree:
+def scan_repository(
+    src: str | Path, cache_dir: Path | None = None, key: Path | None = None
+) -> Tree:
     """Index a repository from its primary metadata; packages are fetched when compared."""
-    repo = Repository(src, cache_dir=cache_dir / "repos" if cache_dir is not None else None)
+    repos = cache_dir / "repos" if cache_dir is not None else None
+    repo = Repository(src, cache_dir=repos, key=key)
     tree = Tree(str(src))
     for p in repo.packages():
         if p.sourcerpm is None or p.nevra.arch in ("src", "nosrc"):
@@ -160,6 +163,8 @@ class CompareOptions:
     jobs: int = max(1, (os.cpu_count() or 1))
     cache_dir: Path | None = None
     detail_min: Severity = Severity.VERIFY  # findings kept per package in the summary report
+    reference_key: Path | None = None  # repository keys: repomd.xml.asc must verify
+    candidate_key: Path | None = None
 
 
 def _options_key(o: DiffOptions) -> str:
@@ -173,6 +178,7 @@ def _options_key(o: DiffOptions) -> str:
             o.dso_only,
             o.abignore,
             sup,
+            file_sha256(o.keyring) if o.keyring is not None else None,
         ]
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
@@ -221,6 +227,7 @@ def _compare_pair(task: PairTask, options: CompareOptions, pair_key: str | None)
             public_dsos_only=diff_opts.public_dsos_only,
             dso_only=diff_opts.dso_only,
             abignore=diff_opts.abignore,
+            keyring=diff_opts.keyring,
         )
     entry: dict[str, Any] = {
         "name": task.name,
@@ -430,7 +437,8 @@ def compare_trees(
 ) -> CompareResult:
     """Pair the two trees' packages by name and arch and compare every pair."""
     options = options or CompareOptions()
-    ref, cand = scan_tree(reference, options.cache_dir), scan_tree(candidate, options.cache_dir)
+    ref = scan_tree(reference, options.cache_dir, options.reference_key)
+    cand = scan_tree(candidate, options.cache_dir, options.candidate_key)
     pairing = pair_trees(ref, cand)
     result = CompareResult(str(reference), str(candidate), errors=pairing.errors)
     result.missing = [_listed(p) for p in pairing.missing]

@@ -21,6 +21,7 @@ from elforge.abi.suppressions import Suppressions, parse_suppressions
 from elforge.abi.typelayer import run_type_layer
 from elforge.errors import ElforgeError
 from elforge.report.model import Finding, Severity
+from elforge.rpm.verify import verify_rpms
 
 __all__ = [
     "SCHEMA",
@@ -261,6 +262,7 @@ def compare_packages(
 ) -> AbiDiffResult:
     """Compare two packages (RPMs, directories or tarballs) in all layers."""
     options = options or DiffOptions()
+    verify_rpms([*old.files(), *new.files()], options.keyring)  # before any member is read
     old_snap = load_snapshot(old.main, options.cache)
     new_snap = load_snapshot(new.main, options.cache)
     result = compare_snapshots(old_snap, new_snap, options)

@@ -135,6 +135,9 @@ class PackageSet:
     debuginfo: list[Path] = field(default_factory=list)
     devel: list[Path] = field(default_factory=list)
 
+    def files(self) -> list[Path]:
+        return [self.main, *self.debuginfo, *self.devel]
+
 
 @dataclass
 class DiffOptions:
@@ -145,6 +148,7 @@ class DiffOptions:
     public_dsos_only: bool = False  # abipkgdiff's default for RPMs; we compare all by default
     dso_only: bool = False  # abipkgdiff --dso-only: shared objects only, no executables
     abignore: bool = True  # apply *.abignore files shipped in the packages (abipkgdiff does)
+    keyring: Path | None = None  # RPM digests are always checked; signatures against this
     _suppressions: Suppressions | None = field(default=None, repr=False)
 
     @property

@@ -1,30 +1,42 @@
 """Stream the files of a package: an RPM's cpio payload, a directory, or a tarball.
 
-The ABI layer only needs each regular file's path and, for ELF files, its bytes; nothing is
-written to disk for the ELF layer. RPM payloads are streamed by :mod:`elforge.rpm.payload`
-(which refuses unsafe members and caps sizes); directories and tarballs are read here.
+The ABI layer only needs each regular file's path and, for ELF files, their contents. An ELF
+file is never read into memory whole: it is copied in chunks to an unnamed private temporary
+file (hashed on the way) and mapped read-only, so the parser touches only the pages of the
+headers and dynamic sections it reads, and peak memory stays flat however large the file
+(``bench/abi_memory.py``). The copy also means a file changed under us cannot fault the map.
+RPM payloads are streamed by :mod:`elforge.rpm.payload` (which refuses unsafe members and caps
+sizes); directories and tarballs are read here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import hashlib
 import lzma
+import mmap
 import os
 import stat
 import tarfile
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Protocol
 
 from elforge.errors import FormatError, UnsafePayloadError, shown
 from elforge.rpm import payload as rpm_payload
 from elforge.tarsafe import extract_all
 
 ELF_MAGIC = b"\x7fELF"
-# An ELF file is read into memory whole (the ELF layer parses it from bytes): cap its size,
-# and let rpm.payload.Limits cap the expansion of RPMs and tarballs, so a bomb of a few
-# hundred KB is refused before it is read.
+# An ELF file is spooled to a temporary file and mapped: cap its size (disk, not memory), and
+# let rpm.payload.Limits cap the expansion of RPMs and tarballs, so a bomb of a few hundred KB
+# is refused before it is spooled.
 MAX_ELF = 1 << 30
+CHUNK = 1 << 20
 LIMITS = rpm_payload.Limits()
 
 
@@ -40,13 +52,57 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One file of a package; ``data`` holds the bytes of ELF and ``*.abignore`` files only."""
+    """One file of a package; ``data`` holds the contents of ELF and ``*.abignore`` files only.
+
+    An ELF file's ``data`` is a read-only map, valid until the iterator moves on (do not keep
+    it); its ``sha256`` was computed while it was copied.
+    """
 
     path: str  # absolute, as installed: "/usr/lib64/libfoo.so.1"
     mode: int
     size: int
     linkto: str | None
-    data: bytes | None
+    data: bytes | mmap.mmap | None
+    sha256: str | None = None
+
+
+class _Readable(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
+
+
+@contextmanager
+def _mapped_elf(
+    head: bytes, stream: _Readable | BinaryIO, size: int, name: str, subject: Path
+) -> Iterator[tuple[mmap.mmap, str]]:
+    """Copy an ELF file of ``size`` bytes (``head`` already read) to a private temporary file,
+    hashing it, and map that read-only: (map, sha256)."""
+    _check_elf_size(name, size, subject)
+    digest = hashlib.sha256(head)
+    with tempfile.TemporaryFile(prefix="elforge-elf-") as spool:
+        spool.write(head)
+        left = size - len(head)
+        while left > 0:
+            block = stream.read(min(CHUNK, left))
+            if not block:
+                raise FormatError(f"member {shown(name)} is truncated", subject=subject)
+            spool.write(block)
+            digest.update(block)
+            left -= len(block)
+        spool.flush()
+        mapped = mmap.mmap(spool.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield mapped, digest.hexdigest()
+        finally:
+            _unmap(mapped)
+
+
+def _unmap(mapped: mmap.mmap) -> None:
+    try:
+        mapped.close()
+    except BufferError:  # a parser's view kept alive by a traceback cycle: collect, retry
+        gc.collect()
+        with contextlib.suppress(BufferError):  # else unmapped when the view goes
+            mapped.close()
 
 
 MAX_ABIGNORE = 1 << 20
@@ -98,16 +154,16 @@ def _iter_dir(root: Path, elf_data: bool) -> Iterator[Entry]:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
-            data = None
             if _is_abignore(rel, st.st_size):
-                data = full.read_bytes()
-            elif elf_data:
-                with full.open("rb") as fh:
-                    if fh.read(4) == ELF_MAGIC:
-                        _check_elf_size(rel, st.st_size, root)
-                        fh.seek(0)
-                        data = fh.read()
-            yield Entry(rel, st.st_mode, st.st_size, None, data)
+                yield Entry(rel, st.st_mode, st.st_size, None, full.read_bytes())
+                continue
+            with full.open("rb") as fh:
+                head = fh.read(4) if elf_data else b""
+                if head != ELF_MAGIC:
+                    yield Entry(rel, st.st_mode, st.st_size, None, None)
+                    continue
+                with _mapped_elf(head, fh, st.st_size, rel, root) as (data, sha):
+                    yield Entry(rel, st.st_mode, st.st_size, None, data, sha)
 
 
 def _check_elf_size(name: str, size: int, subject: Path) -> None:
@@ -133,16 +189,17 @@ def _iter_tar(path: Path, elf_data: bool) -> Iterator[Entry]:
                     continue
                 if not member.isreg():
                     continue
-                data = None
-                if elf_data or _is_abignore(name, member.size):
-                    fh = tar.extractfile(member)
-                    if fh is not None:
-                        head = fh.read(4)
-                        if head == ELF_MAGIC:
-                            _check_elf_size(name, member.size, path)
-                        if head == ELF_MAGIC or _is_abignore(name, member.size):
-                            data = head + fh.read()
-                yield Entry(name, member.mode | stat.S_IFREG, member.size, None, data)
+                mode = member.mode | stat.S_IFREG
+                wanted = elf_data or _is_abignore(name, member.size)
+                fh = tar.extractfile(member) if wanted else None
+                head = fh.read(4) if fh is not None else b""
+                if fh is not None and head == ELF_MAGIC and elf_data:
+                    with _mapped_elf(head, fh, member.size, name, path) as (data, sha):
+                        yield Entry(name, mode, member.size, None, data, sha)
+                elif fh is not None and _is_abignore(name, member.size):
+                    yield Entry(name, mode, member.size, None, head + fh.read())
+                else:
+                    yield Entry(name, mode, member.size, None, None)
     except (tarfile.TarError, EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
         raise FormatError(f"corrupt tarball: {exc}", subject=path) from exc
 
@@ -156,18 +213,15 @@ def _iter_rpm(path: Path, elf_data: bool) -> Iterator[Entry]:
             continue
         if not member.is_reg:
             continue
-        data = None
         if reader is not None and _is_abignore(name, member.size):
-            data = reader.read(member.size)
-        elif elf_data and reader is not None and member.size >= 4:
-            head = reader.read(4)
-            if head == ELF_MAGIC:
-                _check_elf_size(name, member.size, path)
-                data = head + reader.read(member.size - 4)
-                if len(data) != member.size:
-                    raise FormatError(f"corrupt payload: member {member.path} is truncated",
-                                      subject=path)  # fmt: skip
-        yield Entry(name, member.mode, member.size, None, data)
+            yield Entry(name, member.mode, member.size, None, reader.read(member.size))
+            continue
+        head = reader.read(4) if elf_data and reader is not None and member.size >= 4 else b""
+        if head != ELF_MAGIC or reader is None:
+            yield Entry(name, member.mode, member.size, None, None)
+            continue
+        with _mapped_elf(head, reader, member.size, name, path) as (data, sha):
+            yield Entry(name, member.mode, member.size, None, data, sha)
 
 
 def extract(path: Path, dest: Path) -> None:

@@ -219,7 +219,7 @@ def build_snapshot(path: Path, *, sha256: str | None = None) -> PackageSnapshot:
         seen_files.append(entry.path)
         if entry.data is None or _is_debug_file(entry.path):
             continue
-        if entry.path.endswith(".abignore") and entry.data[:4] != b"\x7fELF":
+        if isinstance(entry.data, bytes) and entry.path.endswith(".abignore"):
             snap.abignore[entry.path] = entry.data.decode("utf-8", "replace")
             continue
         try:
@@ -227,7 +227,7 @@ def build_snapshot(path: Path, *, sha256: str | None = None) -> PackageSnapshot:
         except FormatError as exc:
             snap.errors.append(f"{entry.path}: {exc.problem}")
             continue
-        digest = hashlib.sha256(entry.data).hexdigest()
+        digest = entry.sha256 or hashlib.sha256(entry.data).hexdigest()
         snap.binaries.append(BinarySnapshot.from_elf(entry.path, info, digest))
     if kind == "tar":
         # a tarball of one top-level directory: paths inside it pair across versions

@@ -17,7 +17,16 @@ from elforge.abi.compare import (
 )
 from elforge.abi.diff import DiffOptions, PackageSet, compare_packages
 from elforge.abi.snapshot import SnapshotCache, default_cache_dir
-from elforge.cli.common import FormatOption, MaxRatioOption, OutputOption, emit, progress
+from elforge.cli.common import (
+    CandidateKeyOption,
+    FormatOption,
+    KeyringOption,
+    MaxRatioOption,
+    OutputOption,
+    ReferenceKeyOption,
+    emit,
+    progress,
+)
 from elforge.report.render import OutputFormat
 
 app = typer.Typer(
@@ -111,6 +120,7 @@ def diff(
         typer.Option("--max-elf-size", min=1, help="Largest ELF file read (bytes; 1 GiB)."),
     ] = 1 << 30,
     max_ratio: MaxRatioOption = 200,
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -131,6 +141,7 @@ def diff(
         public_dsos_only=public_dso_only and not private_dso,
         dso_only=dso_only,
         abignore=not no_abignore,
+        keyring=keyring,
     )
     result = compare_packages(
         PackageSet(old, list(debuginfo1 or []), list(devel1 or [])),
@@ -169,6 +180,9 @@ def compare(
     types: TypesOption = "auto",
     cache_dir: CacheDirOption = None,
     no_cache: NoCacheOption = False,
+    keyring: KeyringOption = None,
+    reference_key: ReferenceKeyOption = None,
+    candidate_key: CandidateKeyOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -189,9 +203,12 @@ def compare(
             suppression_files=list(suppressions or []),
             default_suppressions=not no_default_suppression,
             types=types,
+            keyring=keyring,
         ),
         jobs=jobs,
         cache_dir=None if no_cache else (cache_dir or default_cache_dir()),
+        reference_key=reference_key,
+        candidate_key=candidate_key,
     )
     if pairs is not None:
         result = compare_pairs(read_pairs_file(pairs), options, progress(), label=str(pairs))

@@ -51,6 +51,27 @@ MaxRatioOption = Annotated[
         "(0: no ratio cap).",
     ),
 ]
+KeyringOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keyring",
+        help="Also check RPM signatures against the keys in this file (armored); digests "
+        "are always checked.",
+    ),
+]
+
+ReferenceKeyOption = Annotated[
+    Path | None,
+    typer.Option("--reference-key", help="Key file: REFERENCE's repomd.xml.asc must verify."),
+]
+CandidateKeyOption = Annotated[
+    Path | None,
+    typer.Option("--candidate-key", help="Key file: CANDIDATE's repomd.xml.asc must verify."),
+]
+RepoKeyOption = Annotated[
+    Path | None,
+    typer.Option("--key", help="Key file: every repository's repomd.xml.asc must verify."),
+]
 
 
 def emit(doc: ReportDocument, fmt: OutputFormat, output: Path | None) -> None:

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 
-from elforge.cli.common import FormatOption, OutputOption, emit
+from elforge.cli.common import FormatOption, KeyringOption, OutputOption, emit
 from elforge.kabi.check import check_kmods
 from elforge.kabi.diff import diff_kabi
 from elforge.report.render import OutputFormat
+from elforge.rpm.verify import verify_rpms
 
 app = typer.Typer(
     help="Kernel ABI: stablelists, symvers and kmod compatibility.", no_args_is_help=True
@@ -38,6 +39,7 @@ def diff(
     new: Annotated[Path, typer.Argument(help="New one, of the same kind or another.")],
     stablelist: StablelistOption = None,
     arch: ArchOption = None,
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -46,6 +48,7 @@ def diff(
     Exit bits: 1 error, 2 usage, 4 change, 8 incompatible change (a stablelisted symbol
     removed or its CRC changed).
     """
+    verify_rpms([old, new], keyring)
     result = diff_kabi(old, new, stablelist=stablelist, arch=arch)
     emit(result.document(), fmt, output)
     raise typer.Exit(result.exit_code)
@@ -63,6 +66,7 @@ def check(
     ],
     stablelist: StablelistOption = None,
     arch: ArchOption = None,
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -71,6 +75,7 @@ def check(
     Exit bits: 1 a kmod could not be read, 2 usage, 4 risk (symbols outside the
     stablelist), 8 incompatible (a symbol missing or its CRC different).
     """
+    verify_rpms([kernel, *kmod], keyring)
     result = check_kmods(kernel, kmod, stablelist=stablelist, arch=arch)
     emit(result.document(), fmt, output)
     raise typer.Exit(result.exit_code)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
+from elforge.cli.common import FormatOption, KeyringOption, OutputOption, emit, info, progress
 from elforge.compat.auditwheel import import_policy
 from elforge.compat.create import create_profile
 from elforge.compat.profdiff import build_report, diff_profiles
@@ -33,11 +33,13 @@ def create(
     name: Annotated[
         str | None, typer.Option("--name", help="Profile name (default: SRC's).")
     ] = None,
+    keyring: KeyringOption = None,
     fmt: FormatOption = OutputFormat.text,
     report: ReportOption = None,
 ) -> None:
-    """Profile every shared library of SRC: SONAME, package, versions, symbol@version."""
-    profile, problems = create_profile(src, name=name, progress=progress())
+    """Profile every shared library of SRC: SONAME, package, versions, symbol@version.
+    RPM digests (and with --keyring signatures) are checked before a member is read."""
+    profile, problems = create_profile(src, name=name, progress=progress(), keyring=keyring)
     save(profile, output)
     info(f"wrote profile {profile.name} ({len(profile.libraries)} libraries) to {output}")
     emit(build_summary(profile, output, problems), fmt, report)

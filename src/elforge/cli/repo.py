@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
+from elforge.cli.common import (
+    CandidateKeyOption,
+    FormatOption,
+    KeyringOption,
+    OutputOption,
+    ReferenceKeyOption,
+    RepoKeyOption,
+    emit,
+    info,
+    progress,
+)
 from elforge.report.render import OutputFormat
 
 if TYPE_CHECKING:
@@ -45,15 +55,20 @@ def closure(
         typer.Option("--module", help="Enable a module stream NAME:STREAM (repeat)."),
     ] = None,
     cache_dir: CacheOption = None,
+    key: RepoKeyOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Is every package installable from these repositories? Exit 0 only when closed."""
     from elforge.repo.closure import check_closure
+    from elforge.rpm.repodata import Repository
+
+    def opened(location: str) -> Repository:
+        return Repository(location, cache_dir=cache_dir, key=key)
 
     result = check_closure(
-        repos,
-        extra or [],
+        [opened(r) for r in repos],
+        [opened(r) for r in extra or []],
         arch,
         modules=not no_modules,
         enable=module or [],
@@ -73,14 +88,8 @@ def diff(
     reference: Annotated[str, typer.Argument(help="Reference repository (path or URL).")],
     candidate: Annotated[str, typer.Argument(help="Rebuild repository (path or URL).")],
     cache_dir: CacheOption = None,
-    reference_key: Annotated[
-        Path | None,
-        typer.Option("--reference-key", help="Key file: REFERENCE's repomd.xml.asc must verify."),
-    ] = None,
-    candidate_key: Annotated[
-        Path | None,
-        typer.Option("--candidate-key", help="Key file: CANDIDATE's repomd.xml.asc must verify."),
-    ] = None,
+    reference_key: ReferenceKeyOption = None,
+    candidate_key: CandidateKeyOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
@@ -105,13 +114,20 @@ def install_check(
     against: Annotated[list[str], typer.Option("--against", help="Target repository (repeat).")],
     arch: Annotated[str, typer.Option("--arch", help="Target architecture.")] = "x86_64",
     cache_dir: CacheOption = None,
+    keyring: KeyringOption = None,
+    key: RepoKeyOption = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
-    """Can these RPMs be installed on the target? Exit 0 when they can."""
+    """Can these RPMs be installed on the target? Exit 0 when they can. The RPMs' digests
+    (and with --keyring their signatures) are checked first."""
     from elforge.repo.installcheck import install_check as run
+    from elforge.rpm.repodata import Repository
+    from elforge.rpm.verify import verify_rpms
 
-    result = run(rpms, against, arch=arch, cache_dir=cache_dir)
+    verify_rpms(rpms, keyring)
+    repositories = [Repository(a, cache_dir=cache_dir, key=key) for a in against]
+    result = run(rpms, repositories, arch=arch, cache_dir=cache_dir)
     emit(result.to_document(), fmt, output)
     for error in result.filelists_errors:
         info(f"filelists unreadable, file requirements checked against primary only: {error}")

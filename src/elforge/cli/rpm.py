@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from elforge.cli.common import FormatOption, MaxRatioOption, OutputOption, emit, info, progress
+from elforge.cli.common import (
+    FormatOption,
+    KeyringOption,
+    MaxRatioOption,
+    OutputOption,
+    emit,
+    info,
+    progress,
+)
 from elforge.errors import ElforgeError
 from elforge.progress import tracked
 from elforge.report.render import OutputFormat
@@ -19,14 +27,6 @@ if TYPE_CHECKING:
 
 # The format modules (createrepo_c, zstandard) are imported when a command runs, not when
 # the CLI starts: every other command (vercmp --batch above all) pays for start-up.
-
-KeyringOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--keyring",
-        help="Also check the OpenPGP signature against the keys in this file (armored).",
-    ),
-]
 
 app = typer.Typer(
     help="Read RPM headers and extract payloads.",

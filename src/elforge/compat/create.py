@@ -18,10 +18,11 @@ from pathlib import Path
 
 from elforge.compat.profile import KIND_SYMBOLS, UNVERSIONED, Library, Profile, highest_versions
 from elforge.compat.trees import Tree, find_rpms, norm, read_root_dirs, read_rpm
-from elforge.errors import ElforgeError, FormatError
+from elforge.errors import ChecksumError, ElforgeError, FormatError
 from elforge.proc import run_command
 from elforge.progress import NO_PROGRESS, Progress
 from elforge.rpm.nevra import NEVRA
+from elforge.rpm.verify import verify_rpm
 
 DEFAULT_DIRS = ("lib", "lib64", "usr/lib", "usr/lib64")
 MULTIARCH = ("x86_64-linux-gnu", "i386-linux-gnu", "aarch64-linux-gnu", "powerpc64le-linux-gnu",
@@ -177,10 +178,16 @@ def read_root(root: Path) -> Tree:
 
 
 def create_profile(
-    src: Path, *, name: str | None = None, progress: Progress = NO_PROGRESS
+    src: Path,
+    *,
+    name: str | None = None,
+    progress: Progress = NO_PROGRESS,
+    keyring: Path | None = None,
 ) -> tuple[Profile, list[tuple[str, str]]]:
     """A profile of ``src`` (directory of RPMs, repository directory or installed root), and
-    the per-file problems met on the way (unreadable RPMs, malformed ELF files)."""
+    the per-file problems met on the way (unreadable RPMs, malformed ELF files). An RPM whose
+    digests (or, with ``keyring``, signature) do not verify refuses the whole profile; one
+    that cannot be read at all is a problem and left out."""
     if not src.exists():
         raise FormatError("no such file or directory", subject=src)
     label = name or src.resolve().name or str(src)
@@ -203,7 +210,10 @@ def create_profile(
     try:
         for rpm in rpms:
             try:
+                verify_rpm(rpm, keyring)
                 tree = read_rpm(rpm)
+            except ChecksumError:
+                raise  # a tampered package refuses the profile; an unreadable one is noted
             except ElforgeError as exc:
                 problems.append((str(rpm), exc.problem))
             else:

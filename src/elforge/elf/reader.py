@@ -14,6 +14,7 @@ Every class (ELF32/ELF64) and byte order is handled; malformed input raises
 
 from __future__ import annotations
 
+import mmap
 import struct
 from array import array
 from dataclasses import dataclass, field
@@ -163,8 +164,9 @@ def read_elf_file(path: Path, *, name: str | None = None) -> ElfInfo:
     return read_elf(data, name=name or str(path))
 
 
-def read_elf(data: bytes, *, name: str = "<memory>") -> ElfInfo:
-    """Parse ``data`` (a whole ELF file); raise FormatError naming ``name`` when malformed."""
+def read_elf(data: bytes | mmap.mmap, *, name: str = "<memory>") -> ElfInfo:
+    """Parse ``data`` (a whole ELF file, in memory or mapped: only the pages of the headers
+    and the sections read are touched); raise FormatError naming ``name`` when malformed."""
     try:
         return _Parser(data, name).parse()
     except FormatError:
@@ -174,7 +176,7 @@ def read_elf(data: bytes, *, name: str = "<memory>") -> ElfInfo:
 
 
 class _Parser:
-    def __init__(self, data: bytes, name: str) -> None:
+    def __init__(self, data: bytes | mmap.mmap, name: str) -> None:
         self.data = data
         self.mv = memoryview(data)
         self.name = name

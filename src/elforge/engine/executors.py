@@ -4,20 +4,31 @@ Both take the task function and a list of :class:`PackageSpec` and yield ``(spec
 as tasks finish, in completion order; a task that raised yields its exception instead, so
 one broken package never stops the others. Dask workers must see the workspace at the same
 path (same host, or a shared file system).
+
+Dask workers are long-lived services that outlive any coordinator, so a task there runs
+under :func:`_dask_task`: every process it starts carries the run's token (``ELFORGE_RUN``,
+so a rerun on the same host reaps a killed run's builds, as with the local pool) and a task
+tag (``ELFORGE_TASK``); a watcher thread kills the tagged processes as soon as the worker
+marks the task cancelled, which the scheduler does when the coordinator closes its client or
+its connection drops (``kill -9`` included). The worker and scheduler processes stay up.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
+from elforge.engine.lock import TOKEN_VAR, reap_leftovers
 from elforge.engine.protocol import PackageResult, PackageSpec
 from elforge.engine.stages import worker_init
 from elforge.errors import ConfigError, ToolError
 from elforge.logs import current_level
+from elforge.proc import CHILD_ENV
 
 Task = Callable[[PackageSpec], PackageResult]
 Yielded = tuple[PackageSpec, PackageResult | BaseException]
@@ -71,6 +82,50 @@ class LocalExecutor:
             self._pool = None
 
 
+TASK_VAR = "ELFORGE_TASK"
+_GONE = ("cancelled", "released", "forgotten", "error", "memory")
+
+
+def _dask_task(fn: Task, item: PackageSpec, run_token: str | None) -> PackageResult:
+    """On a Dask worker: run ``fn(item)`` with its processes tagged, and kill them when the
+    worker cancels the task (the coordinator went away) while they still run."""
+    tag = secrets.token_hex(8)
+    env = {TASK_VAR: tag, **({TOKEN_VAR: run_token} if run_token else {})}
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_kill_when_cancelled, args=(_current_task(), tag, done), daemon=True
+    )
+    watcher.start()
+    context = CHILD_ENV.set(env)
+    try:
+        return fn(item)
+    finally:
+        CHILD_ENV.reset(context)
+        done.set()
+
+
+def _current_task() -> tuple[Any, Any] | None:
+    """(worker, task key) of the task running in this thread, when on a Dask worker."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        return worker, worker.get_current_task()
+    except (ImportError, ValueError):
+        return None
+
+
+def _kill_when_cancelled(task: tuple[Any, Any] | None, tag: str, done: threading.Event) -> None:
+    if task is None:
+        return
+    worker, key = task
+    while not done.wait(0.5):
+        state = getattr(worker.state.tasks.get(key), "state", None)
+        if state is None or state in _GONE:
+            reap_leftovers(tag, var=TASK_VAR)
+            return
+
+
 class DaskExecutor:
     """Tasks on a Dask distributed scheduler (``tcp://HOST:PORT``) or a given cluster."""
 
@@ -94,7 +149,10 @@ class DaskExecutor:
     def run(self, fn: Task, items: Iterable[PackageSpec]) -> Iterator[Yielded]:
         from distributed import as_completed
 
-        futures = {self._client.submit(fn, item, pure=False): item for item in items}
+        token = os.environ.get(TOKEN_VAR)  # set by the workspace lock
+        futures = {
+            self._client.submit(_dask_task, fn, item, token, pure=False): item for item in items
+        }
         if not futures:
             return
         for fut in as_completed(list(futures), loop=self._client.loop):

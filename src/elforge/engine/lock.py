@@ -30,9 +30,9 @@ class WorkspaceLocked(ElforgeError):
 TOKEN_VAR = "ELFORGE_RUN"
 
 
-def _carriers(token: str) -> list[int]:
-    """Live processes whose environment carries ``ELFORGE_RUN=<token>``."""
-    needle = f"{TOKEN_VAR}={token}".encode()
+def _carriers(value: str, var: str = TOKEN_VAR) -> list[int]:
+    """Live processes whose environment carries ``VAR=<value>`` (``ELFORGE_RUN`` by default)."""
+    needle = f"{var}={value}".encode()
     found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -47,11 +47,12 @@ def _carriers(token: str) -> list[int]:
     return found
 
 
-def reap_leftovers(token: str, *, wait: float = 10.0) -> int:
-    """Kill what a dead run left running; returns how many processes were killed."""
+def reap_leftovers(token: str, *, wait: float = 10.0, var: str = TOKEN_VAR) -> int:
+    """Kill what a dead run left running (every process whose environment carries
+    ``VAR=<token>``); returns how many processes were killed."""
     killed = 0
     deadline = time.monotonic() + wait
-    while (pids := _carriers(token)) and time.monotonic() < deadline:
+    while (pids := _carriers(token, var)) and time.monotonic() < deadline:
         for pid in pids:
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -18,6 +18,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,17 @@ def verify_rpm(path: Path, keyring: Path | None = None) -> None:
     verify_digests(path)
     if keyring is not None:
         verify_signature(path, keyring)
+
+
+def verify_rpms(paths: Iterable[Path], keyring: Path | None = None) -> None:
+    """Verify every RPM file among ``paths`` (directories, tarballs, symvers files and the
+    like are left to their readers); the first that fails raises ChecksumError naming it.
+
+    The one check every command that reads packages runs before it reads a member.
+    """
+    for path in paths:
+        if path.is_file() and path.name.endswith(".rpm"):
+            verify_rpm(path, keyring)
 
 
 def verify_detached(data: Path, signature: bytes, keyring: Path, *, subject: str | Path) -> None:
