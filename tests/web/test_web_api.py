@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -146,3 +147,38 @@ def test_serve_refuses_a_public_address_without_allow_remote_and_token(tmp_path:
     short = run_cli("serve", "-w", str(ws))
     assert short.exit_code == 1 and "shorter than 16" in short.stderr
     assert "short" not in short.stderr.replace("shorter", "")  # the secret is never echoed
+
+
+def _first_progress_event(served: Served, run_id: int) -> dict[str, object]:
+    with httpx.stream("GET", f"{served.url}/api/runs/{run_id}/events", timeout=30) as events:
+        kind = ""
+        for line in events.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: ") and kind == "progress":
+                event: dict[str, object] = json.loads(line.removeprefix("data: "))
+                return event
+    raise AssertionError("no progress event")
+
+
+def test_a_running_run_shows_how_many_packages_it_will_do(served: Served) -> None:
+    # a changed upstream file makes webinject run again (its build sleeps 3 s)
+    notes = served.root / "upstream" / "webinject" / "notes.txt"
+    notes.write_text(notes.read_text() + "planned count\n")
+    auth = {"Authorization": f"Bearer {served.token}"}
+    started = httpx.post(
+        served.url + "/api/runs", json={"packages": ["webinject"]}, headers=auth, timeout=60
+    )
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    early = _get(served, f"/api/runs/{run_id}").json()["run"]
+    assert early["finished"] is None, "the run ended before it could be seen running"
+    assert (early["recorded"], early["total"]) == (0, 1)
+    assert 'id="run-total"> of 1</span>' in _get(served, f"/runs/{run_id}").text
+    event = _first_progress_event(served, run_id)
+    run = event["run"]
+    assert isinstance(run, dict) and run["total"] == 1
+    deadline = time.monotonic() + 120
+    while _get(served, f"/api/runs/{run_id}").json()["run"]["finished"] is None:
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.5)

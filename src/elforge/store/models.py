@@ -145,6 +145,7 @@ class PipelineRun(Base):
     status: Mapped[str] = mapped_column(String(32), default="running")
     executor: Mapped[str] = mapped_column(String(255))
     stages: Mapped[list[Any]] = mapped_column(default=list)
+    packages: Mapped[list[Any] | None] = mapped_column(JSON)  # planned at the start (None: older)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

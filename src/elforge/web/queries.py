@@ -120,7 +120,7 @@ class RunRow:
     executor: str
     stages: list[str]
     recorded: int  # packages with an outcome written by this run so far
-    total: int | None  # packages in the run, once its summary is written
+    total: int | None  # packages in the run (planned at its start; None for older runs)
     counts: dict[str, int]
 
 
@@ -322,7 +322,10 @@ def _run_rows(model: ReadModel, where: Any = None, limit: int = 20) -> list[RunR
     out = []
     for run in runs:
         summary = run.summary if isinstance(run.summary, dict) else {}
+        # the summary's count once finished; before that, the packages planned at the start
         total = summary.get("packages_total")
+        if not isinstance(total, int) and isinstance(run.packages, list):
+            total = len(run.packages)
         out.append(
             RunRow(
                 id=run.id,
