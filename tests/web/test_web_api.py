@@ -6,6 +6,7 @@ stage states, and the ``elforge security parity`` report for the per-CVE states.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -182,3 +183,24 @@ def test_a_running_run_shows_how_many_packages_it_will_do(served: Served) -> Non
     while _get(served, f"/api/runs/{run_id}").json()["run"]["finished"] is None:
         assert time.monotonic() < deadline, "the run did not finish"
         time.sleep(0.5)
+
+
+def test_stored_closure_check_on_the_overview(served: Served, tmp_path: Path) -> None:
+    assert _get(served, "/api/overview").json()["closure"] is None
+    repo = served.root / "repos" / "AppStream"  # alone: its BaseOS requirements are missing
+    report = tmp_path / "closure.json"
+    ran = run_cli("-q", "repo", "closure", str(repo), "-w", str(served.root),
+                  "-f", "json", "-o", str(report))  # fmt: skip
+    assert ran.exit_code == 4, ran.stderr
+    doc = json.loads(report.read_text())
+    assert len(doc["root_causes"]) >= 2
+    closure = _get(served, "/api/overview").json()["closure"]
+    assert closure["repos"] == doc["repos"] and closure["checked"] == doc["checked"]
+    assert closure["uninstallable"] == len(doc["uninstallable"])
+    expected = [(g["cause"], len(g["affects"])) for g in doc["root_causes"][:5]]
+    assert [(g["cause"], g["affects"]) for g in closure["groups"]] == expected
+    assert closure["group_count"] == len(doc["root_causes"])
+    page = _get(served, "/").text
+    assert f'id="closure-uninstallable">{len(doc["uninstallable"])}<' in page
+    for cause, _ in expected:
+        assert html.escape(cause, quote=False) in page

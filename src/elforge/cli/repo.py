@@ -13,6 +13,7 @@ from elforge.report.render import OutputFormat
 
 if TYPE_CHECKING:
     from elforge.engine.stages.publish import PublishSelection
+    from elforge.repo.closure import ClosureResult
     from elforge.rpm.updateinfo import UpdateRecord
     from elforge.workspace.options import PublishOptions
     from elforge.workspace.workspace import Workspace
@@ -45,12 +46,18 @@ def closure(
         typer.Option("--module", help="Enable a module stream NAME:STREAM (repeat)."),
     ] = None,
     cache_dir: CacheOption = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Also keep the result in this workspace's store."),
+    ] = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Is every package installable from these repositories? Exit 0 only when closed."""
     from elforge.repo.closure import check_closure
+    from elforge.workspace.workspace import Workspace
 
+    store_url = Workspace.open(workspace).store_url if workspace is not None else None
     result = check_closure(
         repos,
         extra or [],
@@ -60,12 +67,25 @@ def closure(
         cache_dir=cache_dir,
         progress=progress(),
     )
+    if store_url is not None:  # the workspace was checked before the long part
+        _keep_closure(store_url, result)
     emit(result.to_document(), fmt, output)
     for error in result.filelists_errors:
         info(f"filelists unreadable, file requirements checked against primary only: {error}")
     if not result.closed:
         info(f"{len(result.uninstallable)} of {result.checked} packages cannot be installed")
         raise typer.Exit(4)
+
+
+def _keep_closure(store_url: str, result: ClosureResult) -> None:
+    from elforge.repo.closure_store import save_closure
+    from elforge.store.db import open_store
+
+    store = open_store(store_url)
+    try:
+        save_closure(store, result)
+    finally:
+        store.close()
 
 
 @app.command("diff")
