@@ -122,6 +122,7 @@ def test_run_progress_updates_live(served: Served, page: Page, tmp_path: Path) -
     run = page.locator("#run")
     assert run.get_attribute("data-finished") == "no", "the run ended before the page loaded"
     expect(page.locator("#run-finished")).to_have_text("in progress")
+    expect(page.locator("#run-total")).to_have_text(" of 1")  # planned when the run started
     shot(page, tmp_path, "run-in-progress")
     expect(page.locator("#run-status")).to_have_text("finished", timeout=120_000)
     expect(page.locator("#run-recorded")).to_have_text("1")
