@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web_fixtures import Served
+from web_fixtures import Served, start_webinject_run
 
 from helpers import run_cli
 
@@ -163,13 +163,7 @@ def _first_progress_event(served: Served, run_id: int) -> dict[str, object]:
 
 
 def test_a_running_run_shows_how_many_packages_it_will_do(served: Served) -> None:
-    # a changed upstream file makes webinject run again (its build sleeps 3 s)
-    notes = served.root / "upstream" / "webinject" / "notes.txt"
-    notes.write_text(notes.read_text() + "planned count\n")
-    auth = {"Authorization": f"Bearer {served.token}"}
-    started = httpx.post(
-        served.url + "/api/runs", json={"packages": ["webinject"]}, headers=auth, timeout=60
-    )
+    started = start_webinject_run(served, "planned count")
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
     early = _get(served, f"/api/runs/{run_id}").json()["run"]

@@ -5,14 +5,13 @@ generate`` decides the other reference advisories. The oracles are those command
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from web_fixtures import start_server
+from web_fixtures import start_server, stop_server
 
 from helpers import TESTDATA, require_tool, run_cli
 
@@ -58,12 +57,7 @@ def watched_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     try:
         yield url, ws
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def _get(url: str) -> httpx.Response:
