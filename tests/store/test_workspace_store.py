@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,27 @@ def test_invalid_toml(tmp_path: Path) -> None:
     cfg.write_text("[store\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(cfg)
+
+
+def test_reopening_the_store_keeps_the_open_connections_locks(tmp_path: Path) -> None:
+    """A second ``open_store`` in a process that holds a connection must not drop that
+    connection's POSIX locks (closing any descriptor of the file does): else a worker process
+    closing its own connection takes itself for the last one and deletes the WAL from under
+    the coordinator, whose next connection fails with "disk I/O error"."""
+    assert run_cli("init", str(tmp_path / "ws")).exit_code == 0
+    url = Workspace.open(tmp_path / "ws").store_url
+    held = open_store(url)
+    try:
+        with held.session() as s:
+            s.execute(text("SELECT count(*) FROM packages")).one()
+        open_store(url).close()
+        worker = f"from elforge.store.db import open_store as o; o({url!r}).close()"
+        subprocess.run([sys.executable, "-c", worker], check=True)
+        wal = tmp_path / "ws" / ".elforge" / "state.db-wal"
+        assert wal.exists(), "a worker deleted the WAL of a store still open here"
+        again = open_store(url)
+        with again.session() as s:
+            assert s.execute(text("SELECT count(*) FROM packages")).scalar() == 0
+        again.close()
+    finally:
+        held.close()

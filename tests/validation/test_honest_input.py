@@ -30,7 +30,7 @@ def test_a_type_confused_osv_record_is_a_warning_not_an_aborted_folder(tmp_path:
     bad.write_text(json.dumps(record))
     r = run_cli("security", "parity", "--reference", str(SEC / "redhat-csaf"),
                 "--rebuild", str(folder), "-f", "json")  # fmt: skip
-    assert r.exit_code == 8, r.stderr  # the folder went on; 8 is the missing-CVE gate
+    assert r.exit_code == 8, r.stderr  # the check ran: Rocky's feed misses some CVEs
     warnings = [line for line in r.stderr.splitlines() if "RLSA-9999_0001.json" in line]
     assert len(warnings) == 1 and "malformed advisory" in warnings[0], r.stderr
     doc = json.loads(r.stdout)

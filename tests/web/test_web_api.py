@@ -6,13 +6,15 @@ stage states, and the ``elforge security parity`` report for the per-CVE states.
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import time
 from pathlib import Path
 
 import httpx
 import pytest
-from web_fixtures import Served
+from web_fixtures import Served, start_webinject_run
 
 from helpers import run_cli
 
@@ -146,3 +148,53 @@ def test_serve_refuses_a_public_address_without_allow_remote_and_token(tmp_path:
     short = run_cli("serve", "-w", str(ws))
     assert short.exit_code == 1 and "shorter than 16" in short.stderr
     assert "short" not in short.stderr.replace("shorter", "")  # the secret is never echoed
+
+
+def _first_progress_event(served: Served, run_id: int) -> dict[str, object]:
+    with httpx.stream("GET", f"{served.url}/api/runs/{run_id}/events", timeout=30) as events:
+        kind = ""
+        for line in events.iter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: ") and kind == "progress":
+                event: dict[str, object] = json.loads(line.removeprefix("data: "))
+                return event
+    raise AssertionError("no progress event")
+
+
+def test_a_running_run_shows_how_many_packages_it_will_do(served: Served) -> None:
+    started = start_webinject_run(served, "planned count")
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    early = _get(served, f"/api/runs/{run_id}").json()["run"]
+    assert early["finished"] is None, "the run ended before it could be seen running"
+    assert (early["recorded"], early["total"]) == (0, 1)
+    assert 'id="run-total"> of 1</span>' in _get(served, f"/runs/{run_id}").text
+    event = _first_progress_event(served, run_id)
+    run = event["run"]
+    assert isinstance(run, dict) and run["total"] == 1
+    deadline = time.monotonic() + 120
+    while _get(served, f"/api/runs/{run_id}").json()["run"]["finished"] is None:
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.5)
+
+
+def test_stored_closure_check_on_the_overview(served: Served, tmp_path: Path) -> None:
+    assert _get(served, "/api/overview").json()["closure"] is None
+    repo = served.root / "repos" / "AppStream"  # alone: its BaseOS requirements are missing
+    report = tmp_path / "closure.json"
+    ran = run_cli("-q", "repo", "closure", str(repo), "-w", str(served.root),
+                  "-f", "json", "-o", str(report))  # fmt: skip
+    assert ran.exit_code == 4, ran.stderr
+    doc = json.loads(report.read_text())
+    assert len(doc["root_causes"]) >= 2
+    closure = _get(served, "/api/overview").json()["closure"]
+    assert closure["repos"] == doc["repos"] and closure["checked"] == doc["checked"]
+    assert closure["uninstallable"] == len(doc["uninstallable"])
+    expected = [(g["cause"], len(g["affects"])) for g in doc["root_causes"][:5]]
+    assert [(g["cause"], g["affects"]) for g in closure["groups"]] == expected
+    assert closure["group_count"] == len(doc["root_causes"])
+    page = _get(served, "/").text
+    assert f'id="closure-uninstallable">{len(doc["uninstallable"])}<' in page
+    for cause, _ in expected:
+        assert html.escape(cause, quote=False) in page

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from web_fixtures import Served
+from web_fixtures import Served, start_webinject_run
 
 from helpers import require_tool, run_cli
 
@@ -108,20 +108,15 @@ def test_lag_plot_is_drawn(served: Served, page: Page, tmp_path: Path) -> None:
 
 
 def test_run_progress_updates_live(served: Served, page: Page, tmp_path: Path) -> None:
-    # a changed upstream file makes webinject run again (its build sleeps 3 s)
     before = httpx.get(served.url + "/api/packages?name=webinject", timeout=30).json()
-    notes = served.root / "upstream" / "webinject" / "notes.txt"
-    notes.write_text(notes.read_text() + "one more line\n")
-    auth = {"Authorization": f"Bearer {served.token}"}
-    started = httpx.post(
-        served.url + "/api/runs", json={"packages": ["webinject"]}, headers=auth, timeout=60
-    )
+    started = start_webinject_run(served, "one more line")
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
     page.goto(served.url + started.json()["url"])
     run = page.locator("#run")
     assert run.get_attribute("data-finished") == "no", "the run ended before the page loaded"
     expect(page.locator("#run-finished")).to_have_text("in progress")
+    expect(page.locator("#run-total")).to_have_text(" of 1")  # planned when the run started
     shot(page, tmp_path, "run-in-progress")
     expect(page.locator("#run-status")).to_have_text("finished", timeout=120_000)
     expect(page.locator("#run-recorded")).to_have_text("1")

@@ -121,6 +121,26 @@ def start_server(root: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     pytest.fail(f"elforge serve did not answer: {log.read_text()}")
 
 
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def start_webinject_run(served: Served, note: str) -> httpx.Response:
+    """``POST /api/runs`` for webinject after changing its upstream (its build sleeps 3 s, so
+    the run is seen while it runs)."""
+    notes = served.root / "upstream" / "webinject" / "notes.txt"
+    notes.write_text(notes.read_text() + note + "\n")
+    auth = {"Authorization": f"Bearer {served.token}"}
+    return httpx.post(
+        served.url + "/api/runs", json={"packages": ["webinject"]}, headers=auth, timeout=60
+    )
+
+
 @pytest.fixture(scope="session", name="served")
 def served_fixture(
     web_workspace: Path, tmp_path_factory: pytest.TempPathFactory
@@ -130,9 +150,4 @@ def served_fixture(
     try:
         yield Served(web_workspace, url, TOKEN)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)

@@ -23,6 +23,7 @@ from elforge.report.render import OutputFormat
 
 if TYPE_CHECKING:
     from elforge.engine.stages.publish import PublishSelection
+    from elforge.repo.closure import ClosureResult
     from elforge.rpm.updateinfo import UpdateRecord
     from elforge.workspace.options import PublishOptions
     from elforge.workspace.workspace import Workspace
@@ -56,16 +57,22 @@ def closure(
     ] = None,
     cache_dir: CacheOption = None,
     key: RepoKeyOption = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option("--workspace", "-w", help="Also keep the result in this workspace's store."),
+    ] = None,
     fmt: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
     """Is every package installable from these repositories? Exit 0 only when closed."""
     from elforge.repo.closure import check_closure
     from elforge.rpm.repodata import Repository
+    from elforge.workspace.workspace import Workspace
 
     def opened(location: str) -> Repository:
         return Repository(location, cache_dir=cache_dir, key=key)
 
+    store_url = Workspace.open(workspace).store_url if workspace is not None else None
     result = check_closure(
         [opened(r) for r in repos],
         [opened(r) for r in extra or []],
@@ -75,12 +82,25 @@ def closure(
         cache_dir=cache_dir,
         progress=progress(),
     )
+    if store_url is not None:  # the workspace was checked before the long part
+        _keep_closure(store_url, result)
     emit(result.to_document(), fmt, output)
     for error in result.filelists_errors:
         info(f"filelists unreadable, file requirements checked against primary only: {error}")
     if not result.closed:
         info(f"{len(result.uninstallable)} of {result.checked} packages cannot be installed")
         raise typer.Exit(4)
+
+
+def _keep_closure(store_url: str, result: ClosureResult) -> None:
+    from elforge.repo.closure_store import save_closure
+    from elforge.store.db import open_store
+
+    store = open_store(store_url)
+    try:
+        save_closure(store, result)
+    finally:
+        store.close()
 
 
 @app.command("diff")

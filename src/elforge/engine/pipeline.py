@@ -217,7 +217,10 @@ def run_pipeline(
         store = open_store(ws.store_url)
         executor = _executor(ws, opts)
         try:
-            run = _Run(ws, store, record.start_run(store, executor.description, stages), observer)
+            run_id = record.start_run(
+                store, executor.description, stages, [p.name for p in packages]
+            )
+            run = _Run(ws, store, run_id, observer)
             previous = record.latest_outcomes(store, [*(p.name for p in packages), record.GLOBAL])
             reference = index_reference(ws) if "verify" in chain else {}
             specs = [

@@ -51,9 +51,12 @@ def latest_outcomes(store: Store, subjects: list[str]) -> dict[str, dict[str, St
     return out
 
 
-def start_run(store: Store, executor: str, stages: list[str]) -> int:
+def start_run(
+    store: Store, executor: str, stages: list[str], packages: list[str] | None = None
+) -> int:
+    """Record a run as started, with the packages it sets out to do (the dashboard's "of N")."""
     with store.session() as session, session.begin():
-        run = PipelineRun(executor=executor, stages=stages, status="running")
+        run = PipelineRun(executor=executor, stages=stages, status="running", packages=packages)
         session.add(run)
         session.flush()
         return run.id

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -12,8 +10,8 @@ from elforge.security.firstseen import FirstSeen
 from elforge.security.model import Advisory
 from elforge.security.parity import ParityResult
 from elforge.store.db import Store
+from elforge.store.documents import StoredDocument, save_document
 from elforge.store.models import Advisory as AdvisoryRow
-from elforge.store.models import Comparison, utcnow
 
 
 def save_advisories(
@@ -58,17 +56,7 @@ def save_parity(store: Store, result: ParityResult, *, reference: str, rebuild: 
     """Keep the per-CVE parity states (a ``comparisons`` row of kind ``security-parity``), so
     the dashboard shows what ``elforge security parity`` decided rather than a guess."""
     cves = [r.to_json() for r in result.cve_states.values()]
-    identity = {"reference": reference, "rebuild": rebuild, "cves": cves}
-    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     counts = result.counts()
-    with store.session() as s, s.begin():
-        row = s.scalar(
-            select(Comparison).where(Comparison.kind == PARITY_KIND, Comparison.input_hash == key)
-        )
-        if row is None:
-            row = Comparison(kind=PARITY_KIND, input_hash=key)
-            s.add(row)
-        row.reference, row.candidate = reference, rebuild
-        row.verdict = "missing" if counts.get("missing") else "parity"
-        row.result = {"cves": cves, "summary": counts}
-        row.created = utcnow()
+    verdict = "missing" if counts.get("missing") else "parity"
+    kept = {"cves": cves, "summary": counts}
+    save_document(store, StoredDocument(PARITY_KIND, reference, rebuild, verdict, kept))

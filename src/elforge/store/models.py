@@ -145,6 +145,7 @@ class PipelineRun(Base):
     status: Mapped[str] = mapped_column(String(32), default="running")
     executor: Mapped[str] = mapped_column(String(255))
     stages: Mapped[list[Any]] = mapped_column(default=list)
+    packages: Mapped[list[Any] | None] = mapped_column(JSON)  # planned at the start (None: older)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -168,7 +169,7 @@ class StageRun(Base):
     duration: Mapped[float | None] = mapped_column(Float)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("pipeline_runs.id"))
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 def package_row(session: Session, name: str) -> Package:

@@ -7,19 +7,15 @@ path; both are refused here with the file named. A zero-byte file counts as new 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from elforge.errors import StoreError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-# Files whose header this process has read already. Reading it again could be harmful: closing
-# any descriptor of a database file drops every POSIX lock this process holds on it, those of
-# SQLite's open connections included (a second open_store while a first is in use then failed
-# with "disk I/O error"). The first open in a process comes before any connection exists.
-_VERIFIED: set[Path] = set()
 
 
 def creating_marker(db: Path) -> Path:
@@ -29,8 +25,6 @@ def creating_marker(db: Path) -> Path:
 def check_sqlite_file(db: Path) -> bool:
     """Refuse a file that is not an SQLite database; True when the store is new (ours to make)."""
     marker = creating_marker(db)
-    if db.resolve() in _VERIFIED and db.is_file():
-        return marker.exists()
     try:
         st = db.stat()
     except FileNotFoundError:
@@ -50,6 +44,12 @@ def check_sqlite_file(db: Path) -> bool:
         raise StoreError(
             "empty file, not an elforge store (delete it to start a new store)", subject=db
         )
+    if _identity(st) in _verified:  # SQLite may hold it open here: let SQLite read the header
+        if not _sqlite_reads_it(db):
+            raise StoreError(
+                "not an SQLite database (corrupt, or another kind of file)", subject=db
+            )
+        return marker.exists()
     try:
         with db.open("rb") as fh:
             head = fh.read(len(SQLITE_MAGIC))
@@ -57,13 +57,40 @@ def check_sqlite_file(db: Path) -> bool:
         raise StoreError(f"cannot read the store: {exc.strerror}", subject=db) from None
     if head != SQLITE_MAGIC:
         raise StoreError("not an SQLite database (corrupt, or another kind of file)", subject=db)
-    _VERIFIED.add(db.resolve())
+    _verified.add(_identity(st))
     return marker.exists()
 
 
+def _sqlite_reads_it(db: Path) -> bool:
+    """False only when SQLite says the file is not a database; other failures (a read-only
+    file system…) are left to the store's own connection to report."""
+    try:
+        conn = sqlite3.connect(str(db))
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc)
+    return True
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
+
+
+# Files whose header this process has read. Closing ANY descriptor of a file drops all of this
+# process's POSIX locks on it, those of open SQLite connections too; a worker process closing
+# its connection then takes itself for the last one and deletes the WAL from under ours. So
+# once SQLite may hold the file open here, its header is never read again from Python.
+_verified: set[tuple[int, int]] = set()
+
+
 def created(db: Path) -> None:
-    """The first migration is committed: the store is no longer new."""
+    """The first migration is committed: the store is no longer new (and SQLite made it)."""
     creating_marker(db).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        _verified.add(_identity(db.stat()))
 
 
 def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -160,7 +160,8 @@ def _page_routes(app: FastAPI, ctx: ServeContext) -> None:
 
     @app.get("/security", response_class=HTMLResponse, include_in_schema=False)
     def security_page() -> HTMLResponse:
-        return page("security.html.j2", **common, security=_security(ctx))
+        errata = queries.own_errata(ctx.store)
+        return page("security.html.j2", **common, security=_security(ctx), errata=errata)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -215,6 +216,14 @@ def _api_routes(app: FastAPI, ctx: ServeContext) -> None:
     @app.get("/api/security")
     def api_security() -> SecurityView:
         return _security(ctx)
+
+    @app.get("/api/errata")
+    def api_errata() -> list[queries.ErratumView]:
+        return queries.own_errata(ctx.store)
+
+    @app.get("/api/watch")
+    def api_watch(limit: int = Query(50, ge=1, le=1000)) -> list[queries.WatchEventRow]:
+        return queries.watch_events(ctx.store, limit=limit)
 
     @app.get("/api/runs")
     def api_runs(limit: int = Query(20, ge=1, le=500)) -> list[queries.RunRow]:

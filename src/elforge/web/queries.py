@@ -22,9 +22,11 @@ from elforge.store.db import Store
 from elforge.store.models import (
     Advisory,
     Comparison,
+    ErratumRow,
     Package,
     PipelineRun,
     StageRun,
+    UpstreamEvent,
     UpstreamImport,
 )
 from elforge.web.readmodel import (
@@ -120,7 +122,7 @@ class RunRow:
     executor: str
     stages: list[str]
     recorded: int  # packages with an outcome written by this run so far
-    total: int | None  # packages in the run, once its summary is written
+    total: int | None  # packages in the run (planned at its start; None for older runs)
     counts: dict[str, int]
 
 
@@ -140,6 +142,58 @@ class RunDetail:
 
 
 @dataclass(frozen=True)
+class WatchEventRow:
+    """One upstream change ``elforge watch`` noticed, and what became of it."""
+
+    event_id: str
+    package: str
+    old_nvr: str | None
+    nvr: str | None
+    commit_time: datetime | None
+    noticed: datetime
+    published: datetime | None
+    status: str  # noticed, published, built, failed… (the watch cycle's word)
+    advisories: list[str]  # the rebuild's advisories that became published with it
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ErratumView:
+    """One of the rebuild's own advisories (``elforge errata generate``)."""
+
+    advisory_id: str
+    reference_id: str
+    status: str  # published, pending, not_applicable
+    reason: str
+    kind: str
+    severity: str | None
+    title: str | None
+    cves: list[str]
+    issued: datetime | None
+    updated: datetime | None
+    packages: int
+
+
+@dataclass(frozen=True)
+class ClosureGroup:
+    cause: str  # "nothing provides libfoo.so.1()(64bit)", a conflict…
+    needed_by: list[str]  # the packages whose own requirement it is (the first few)
+    affects: int  # packages it leaves uninstallable
+
+
+@dataclass(frozen=True)
+class ClosureView:
+    """The newest ``elforge repo closure --workspace`` result."""
+
+    created: datetime
+    repos: list[str]
+    checked: int
+    uninstallable: int
+    groups: list[ClosureGroup]  # the largest root causes first
+    group_count: int
+
+
+@dataclass(frozen=True)
 class Overview:
     packages: int
     categories: dict[str, int]  # CATEGORIES -> count
@@ -149,6 +203,9 @@ class Overview:
     publish: StageView | None
     runs: list[RunRow]
     advisories: int
+    errata: dict[str, int]  # the rebuild's own advisories by status
+    watch: list[WatchEventRow]  # the newest upstream changes
+    closure: ClosureView | None
 
 
 @dataclass(frozen=True)
@@ -322,7 +379,10 @@ def _run_rows(model: ReadModel, where: Any = None, limit: int = 20) -> list[RunR
     out = []
     for run in runs:
         summary = run.summary if isinstance(run.summary, dict) else {}
+        # the summary's count once finished; before that, the packages planned at the start
         total = summary.get("packages_total")
+        if not isinstance(total, int) and isinstance(run.packages, list):
+            total = len(run.packages)
         out.append(
             RunRow(
                 id=run.id,
@@ -420,6 +480,9 @@ def overview(model: ReadModel) -> Overview:
             .limit(1)
         ).first()
         advisories = session.scalar(select(func.count()).select_from(Advisory)) or 0
+        errata = session.execute(
+            select(ErratumRow.status, func.count()).group_by(ErratumRow.status)
+        ).all()
     return Overview(
         packages=sum(categories.values()),
         categories={c: categories.get(c, 0) for c in CATEGORIES},
@@ -429,6 +492,9 @@ def overview(model: ReadModel) -> Overview:
         publish=_stage_view(publish) if publish is not None else None,
         runs=runs,
         advisories=int(advisories),
+        errata={str(status): int(n) for status, n in errata},
+        watch=watch_events(model.store, limit=5),
+        closure=stored_closure(model.store),
     )
 
 
@@ -496,3 +562,107 @@ def stored_parity(store: Store) -> list[ParityRow] | None:
         for c in result.get("cves") or []
         if isinstance(c, dict)
     ]
+
+
+# --------------------------------------------------------------------------- watch and errata
+
+
+def watch_events(store: Store, limit: int = 50) -> list[WatchEventRow]:
+    """The newest upstream changes ``elforge watch`` recorded, newest first."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(UpstreamEvent)
+            .order_by(UpstreamEvent.noticed.desc(), UpstreamEvent.id.desc())
+            .limit(limit)
+        ).all()
+        return [_watch_row(r) for r in rows]
+
+
+def _watch_row(row: UpstreamEvent) -> WatchEventRow:
+    detail = row.detail if isinstance(row.detail, dict) else {}
+    advisories = detail.get("advisories")
+    error = detail.get("error")
+    return WatchEventRow(
+        event_id=row.event_id,
+        package=row.package,
+        old_nvr=row.old_nvr,
+        nvr=row.nvr,
+        commit_time=row.commit_time,
+        noticed=row.noticed,
+        published=row.published,
+        status=row.status,
+        advisories=[str(a) for a in advisories] if isinstance(advisories, list) else [],
+        error=str(error) if error else None,
+    )
+
+
+ERRATA_ORDER = ("published", "pending", "not_applicable")
+
+
+def own_errata(store: Store, limit: int = 20_000) -> list[ErratumView]:
+    """The rebuild's own advisories: published first, then pending, then not applicable."""
+    with store.session() as session:
+        rows = session.scalars(
+            select(ErratumRow).order_by(ErratumRow.advisory_id.desc()).limit(limit)
+        ).all()
+        views = [
+            ErratumView(
+                advisory_id=r.advisory_id,
+                reference_id=r.reference_id,
+                status=r.status,
+                reason=r.reason,
+                kind=r.kind,
+                severity=r.severity,
+                title=r.title,
+                cves=[str(c) for c in r.cves or []],
+                issued=r.issued,
+                updated=r.updated,
+                packages=len(r.packages or []),
+            )
+            for r in rows
+        ]
+    rank = {s: i for i, s in enumerate(ERRATA_ORDER)}
+    return sorted(views, key=lambda e: rank.get(e.status, len(rank)))
+
+
+# --------------------------------------------------------------------------- closure
+
+CLOSURE_KIND = "repo-closure"  # elforge.repo.closure_store writes these comparisons (no
+# import: the web reads the store, it does not load the closure solver)
+CLOSURE_GROUPS = 5
+
+
+def stored_closure(store: Store) -> ClosureView | None:
+    """The newest stored closure check: its size, and its largest root-cause groups."""
+    with store.session() as session:
+        row = session.execute(
+            select(
+                Comparison.created,
+                Comparison.result["repos"].label("repos"),
+                Comparison.result["checked"].label("checked"),
+                Comparison.result["uninstallable"].label("uninstallable"),
+                Comparison.result["root_causes"].label("root_causes"),
+            )
+            .where(Comparison.kind == CLOSURE_KIND)
+            .order_by(Comparison.created.desc(), Comparison.id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    causes = [g for g in row.root_causes or [] if isinstance(g, dict)]
+    groups = [
+        ClosureGroup(
+            cause=str(g.get("cause", "")),
+            needed_by=[str(n) for n in (g.get("needed_by") or [])[:5]],
+            affects=len(g.get("affects") or []),
+        )
+        for g in causes[:CLOSURE_GROUPS]
+    ]
+    return ClosureView(
+        created=row.created,
+        repos=[str(r) for r in row.repos or []],
+        checked=int(row.checked or 0),
+        uninstallable=len(row.uninstallable or []),
+        groups=groups,
+        group_count=len(causes),
+    )

@@ -29,8 +29,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    or_,
     select,
+    union,
 )
 from sqlalchemy.pool import StaticPool
 
@@ -190,10 +190,13 @@ class ReadModel:
         return _Stamp(int(max_id or 0), int(rows or 0), newest)
 
     def _changed_subjects(self, old: _Stamp) -> list[str]:
-        query = select(StageRun.subject).distinct().where(StageRun.subject != GLOBAL_SUBJECT)
-        if old.newest is not None:
-            query = query.where(
-                or_(StageRun.id > old.max_id, StageRun.updated >= old.newest - _MARGIN)
+        query: Any = select(StageRun.subject).where(StageRun.subject != GLOBAL_SUBJECT)
+        if old.newest is None:
+            query = query.distinct()
+        else:  # two range searches (primary key, ``updated`` index), not a scan of the table
+            query = union(
+                query.where(StageRun.id > old.max_id),
+                query.where(StageRun.updated >= old.newest - _MARGIN),
             )
         with self.store.session() as s:
             return list(s.scalars(query))
