@@ -26,7 +26,6 @@ import shlex
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ from elforge.build.rootbuild import (
     select_root,
 )
 from elforge.build.sandbox import have_bwrap, sandboxed
+from elforge.build.scratch import scratch_folder
 from elforge.errors import ElforgeError, FormatError, ToolError
 from elforge.proc import LoggedPopen
 from elforge.rpm.header import read_header
@@ -407,10 +407,9 @@ def build_tree(
         name, "failed", key, inputs, opts.builder, "", str(log_path), 0.0, buildroot, note
     )
     with (
-        tempfile.TemporaryDirectory(prefix=f"elforge-build-{name}-", dir=scratch) as tmp,
+        scratch_folder(f"elforge-build-{name}-", scratch) as work,
         tmp_log.open("w", encoding="utf-8", errors="replace") as log,
     ):
-        work = Path(tmp)
         try:
             layout = find_spec(tree)
             srpm = build_srpm(layout, work / "source", opts, log)
