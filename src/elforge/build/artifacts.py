@@ -7,13 +7,11 @@ no-op. The file name an artifact had is kept by the caller (the store's ``artifa
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-from elforge.build.hashing import file_sha256
 
 
 @dataclass(frozen=True)
@@ -40,23 +38,31 @@ class ArtifactStore:
         return self.root / "sha256" / sha256[:2] / sha256
 
     def put(self, source: Path) -> StoredArtifact:
-        """Copy ``source`` into the store (atomically) and describe it."""
-        sha = file_sha256(source)
-        dest = self.path_for(sha)
-        if not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
-            try:
-                with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-                    shutil.copyfileobj(src, out)
+        """Copy ``source`` into the store (atomically) and describe it. The file is read
+        once: hashed while it is copied to a temporary name, then renamed to its hash."""
+        staging = self.root / "sha256"
+        staging.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=staging)
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                while block := src.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+                dest = self.path_for(digest.hexdigest())
+                if not dest.exists():
                     out.flush()
                     os.fsync(out.fileno())
+            if dest.exists():
+                Path(tmp).unlink()
+            else:
                 os.chmod(tmp, 0o444)
+                dest.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        return StoredArtifact(source.name, sha, dest.stat().st_size, str(dest))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return StoredArtifact(source.name, digest.hexdigest(), dest.stat().st_size, str(dest))
 
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
