@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from elforge.sources.provenance import result_from_row
 from elforge.sources.sbom import SbomFormat, make_sbom
 from elforge.store.db import Store
+from elforge.store.documents import CLOSURE_KIND, PARITY_KIND
 from elforge.store.models import (
     Advisory,
     Comparison,
@@ -536,9 +537,6 @@ def advisories(store: Store, limit: int = 20_000) -> list[AdvisoryRow]:
     ]
 
 
-PARITY_KIND = "security-parity"  # elforge.security.persist writes these comparisons
-
-
 def stored_parity(store: Store) -> list[ParityRow] | None:
     """The per-CVE states of the newest stored parity check, or None when there is none."""
     with store.session() as session:
@@ -627,8 +625,6 @@ def own_errata(store: Store, limit: int = 20_000) -> list[ErratumView]:
 
 # --------------------------------------------------------------------------- closure
 
-CLOSURE_KIND = "repo-closure"  # elforge.repo.closure_store writes these comparisons (no
-# import: the web reads the store, it does not load the closure solver)
 CLOSURE_GROUPS = 5
 
 
