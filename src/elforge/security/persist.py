@@ -10,7 +10,7 @@ from elforge.security.firstseen import FirstSeen
 from elforge.security.model import Advisory
 from elforge.security.parity import ParityResult
 from elforge.store.db import Store
-from elforge.store.documents import StoredDocument, save_document
+from elforge.store.documents import PARITY_KIND, StoredDocument, save_document
 from elforge.store.models import Advisory as AdvisoryRow
 
 
@@ -47,9 +47,6 @@ def save_advisories(
             }
             written += 1
     return written
-
-
-PARITY_KIND = "security-parity"
 
 
 def save_parity(store: Store, result: ParityResult, *, reference: str, rebuild: str) -> None:

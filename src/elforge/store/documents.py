@@ -17,6 +17,10 @@ from sqlalchemy import select
 from elforge.store.db import Store
 from elforge.store.models import Comparison, utcnow
 
+# the kinds the writers store and the dashboard reads back (one spelling for both sides)
+PARITY_KIND = "security-parity"  # elforge.security.persist
+CLOSURE_KIND = "repo-closure"  # elforge.repo.closure_store
+
 
 @dataclass(frozen=True)
 class StoredDocument:

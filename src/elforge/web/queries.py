@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from elforge.sources.provenance import result_from_row
 from elforge.sources.sbom import SbomFormat, make_sbom
 from elforge.store.db import Store
+from elforge.store.documents import CLOSURE_KIND, PARITY_KIND
 from elforge.store.models import (
     Advisory,
     Comparison,
@@ -369,38 +370,31 @@ def package_sbom(store: Store, name: str, fmt: SbomFormat, *, namespace: str) ->
 # --------------------------------------------------------------------------- runs
 
 
-def _run_rows(model: ReadModel, where: Any = None, limit: int = 20) -> list[RunRow]:
-    query = select(PipelineRun).order_by(PipelineRun.id.desc()).limit(limit)
-    if where is not None:
-        query = query.where(where)
-    with model.store.session() as session:
-        runs = session.scalars(query).all()
-    recorded = model.recorded_counts([r.id for r in runs])
-    out = []
-    for run in runs:
-        summary = run.summary if isinstance(run.summary, dict) else {}
-        # the summary's count once finished; before that, the packages planned at the start
-        total = summary.get("packages_total")
-        if not isinstance(total, int) and isinstance(run.packages, list):
-            total = len(run.packages)
-        out.append(
-            RunRow(
-                id=run.id,
-                started=run.started,
-                finished=run.finished,
-                status=run.status if run.finished else "running or interrupted",
-                executor=run.executor,
-                stages=[str(s) for s in run.stages or []],
-                recorded=int(recorded.get(run.id, 0)),
-                total=int(total) if isinstance(total, int) else None,
-                counts={str(k): int(v) for k, v in (summary.get("counts") or {}).items()},
-            )
-        )
-    return out
+def _run_row(run: PipelineRun, recorded: dict[int, int]) -> RunRow:
+    summary = run.summary if isinstance(run.summary, dict) else {}
+    # the summary's count once finished; before that, the packages planned at the start
+    total = summary.get("packages_total")
+    if not isinstance(total, int) and isinstance(run.packages, list):
+        total = len(run.packages)
+    return RunRow(
+        id=run.id,
+        started=run.started,
+        finished=run.finished,
+        status=run.status if run.finished else "running or interrupted",
+        executor=run.executor,
+        stages=[str(s) for s in run.stages or []],
+        recorded=int(recorded.get(run.id, 0)),
+        total=int(total) if isinstance(total, int) else None,
+        counts={str(k): int(v) for k, v in (summary.get("counts") or {}).items()},
+    )
 
 
 def recent_runs(model: ReadModel, limit: int = 20) -> list[RunRow]:
-    return _run_rows(model, limit=limit)
+    with model.store.session() as session:
+        query = select(PipelineRun).order_by(PipelineRun.id.desc()).limit(limit)
+        runs = session.scalars(query).all()
+    recorded = model.recorded_counts([r.id for r in runs])
+    return [_run_row(run, recorded) for run in runs]
 
 
 def latest_run_id(store: Store) -> int | None:
@@ -409,27 +403,29 @@ def latest_run_id(store: Store) -> int | None:
 
 
 def run_detail(model: ReadModel, run_id: int) -> RunDetail | None:
-    """A run and the package outcomes it has recorded so far (what the engine wrote)."""
-    rows = _run_rows(model, PipelineRun.id == run_id, limit=1)
-    if not rows:
-        return None
+    """A run and the package outcomes it has recorded so far (what the engine wrote).
+
+    The run's row is read once (the progress stream asks for this twice a second)."""
     with model.store.session() as session:
+        run = session.get(PipelineRun, run_id)
+        if run is None:
+            return None
         outcomes = session.execute(
             select(StageRun.subject, StageRun.stage, StageRun.status, StageRun.updated)
             .where(StageRun.run_id == run_id, StageRun.subject != GLOBAL_SUBJECT)
             .order_by(StageRun.updated, StageRun.id)
         ).all()
-        summary = session.scalar(select(PipelineRun.summary).where(PipelineRun.id == run_id))
+    row = _run_row(run, model.recorded_counts([run_id]))
     by_name: dict[str, RunRecordedPackage] = {}
     for subject, stage, status, updated in outcomes:
         known = by_name.get(subject)
         stages = {**(known.stages if known else {}), stage: status}
         by_name[subject] = RunRecordedPackage(subject, stages, updated)
-    summary = summary if isinstance(summary, dict) else {}
+    summary = run.summary if isinstance(run.summary, dict) else {}
     duration = summary.get("duration")
     report = summary.get("report")
     return RunDetail(
-        run=rows[0],
+        run=row,
         packages=sorted(by_name.values(), key=lambda p: (p.updated, p.name)),
         duration=float(duration) if isinstance(duration, int | float) else None,
         report=str(report) if report else None,
@@ -471,7 +467,7 @@ def _model_counts(model: ReadModel) -> tuple[dict[str, int], dict[str, dict[str,
 def overview(model: ReadModel) -> Overview:
     """The release at a glance: categories, stage states, ledger reasons, kABI, publish, runs."""
     categories, states, reasons, kabi = _model_counts(model)
-    runs = _run_rows(model, limit=5)
+    runs = recent_runs(model, limit=5)
     with model.store.session() as session:
         publish = session.scalars(
             select(StageRun)
@@ -534,9 +530,6 @@ def advisories(store: Store, limit: int = 20_000) -> list[AdvisoryRow]:
         )
         for r in rows
     ]
-
-
-PARITY_KIND = "security-parity"  # elforge.security.persist writes these comparisons
 
 
 def stored_parity(store: Store) -> list[ParityRow] | None:
@@ -627,8 +620,6 @@ def own_errata(store: Store, limit: int = 20_000) -> list[ErratumView]:
 
 # --------------------------------------------------------------------------- closure
 
-CLOSURE_KIND = "repo-closure"  # elforge.repo.closure_store writes these comparisons (no
-# import: the web reads the store, it does not load the closure solver)
 CLOSURE_GROUPS = 5
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from elforge.store.db import open_store
@@ -40,9 +41,7 @@ def _linker(root: Path, out_dir: Path) -> Callable[[str], str | None]:
 
 def report_html(ws: Workspace, out_dir: Path) -> str:
     root = ws.root.resolve()
-    store = open_store(ws.store_url)
-    try:
-        model = ReadModel(store)
+    with closing(open_store(ws.store_url)) as store, closing(ReadModel(store)) as model:
         overview = queries.overview(model)
         rows = queries.all_packages(model)
         details: dict[str, PackageDetail] = {}
@@ -54,9 +53,6 @@ def report_html(ws: Workspace, out_dir: Path) -> str:
                 details[row.name] = package_detail(root, record)
         security = security_view(queries.advisories(store), queries.stored_parity(store))
         runs = queries.recent_runs(model, limit=20)
-        model.close()
-    finally:
-        store.close()
     return render(
         "report.html.j2",
         workspace=ws.config.workspace.name,
