@@ -61,10 +61,8 @@ def generate_in_workspace(
     repos = _paths(ws, req.repos, [ws.config.publish.dest], "--repo")
     feed = load_sources(refs, progress=progress)
     index = read_published(repos)
-    settings = settings_for(ws)
-    if not settings.majors:
-        settings = ErrataSettings(settings.id_scheme, settings.issuer, frozenset(index.majors()))
-    result = generate(list(feed.advisories.values()), index, settings, since=req.since)
+    # generate() falls back to the published repositories' majors when the dist names none
+    result = generate(list(feed.advisories.values()), index, settings_for(ws), since=req.since)
     times = PublishTimes(store)
     dated = [date_erratum(e, times) for e in result.errata]
     result.errata, result.changed = save_errata(store, dated)
