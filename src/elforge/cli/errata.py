@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from elforge.cli.common import FormatOption, OutputOption, emit, info, progress
-from elforge.report.model import ReportDocument, Table
 from elforge.report.render import OutputFormat
 
 app = typer.Typer(
@@ -21,7 +20,6 @@ WorkspaceOption = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace (default: the one here or above)."),
 ]
-EXPORT_SCHEMA = "elforge.errata-export/1"
 
 
 @app.command("generate")
@@ -98,9 +96,7 @@ def export(
     output: OutputOption = None,
 ) -> None:
     """Export the stored published advisories as OSV, OVAL and/or updateinfo."""
-    from elforge.rpm.updateinfo import write_updateinfo
-    from elforge.security.errata_export import updates_for_export, write_osv, write_oval
-    from elforge.security.errata_store import load_errata
+    from elforge.security.errata_workspace import ExportRequest, export_in_workspace
     from elforge.store.db import open_store
     from elforge.workspace.workspace import Workspace
 
@@ -109,37 +105,7 @@ def export(
     ws = Workspace.open(workspace)
     store = open_store(ws.store_url)
     try:
-        errata = load_errata(store, status="published")
+        doc = export_in_workspace(ws, store, ExportRequest(osv, oval, updateinfo))
     finally:
         store.close()
-    cfg, major = ws.config.errata, ws.config.workspace.dist.lstrip(".").removeprefix("el")
-    data: dict[str, Any] = {"advisories": len(errata), "osv_files": 0, "oval_definitions": 0}
-    if osv is not None:
-        folder = cfg.osv_folder or f"{ws.config.workspace.name.lower()}{major}"
-        ecosystem = cfg.ecosystem or f"{ws.config.workspace.vendor}:{major}"
-        data["osv_files"] = len(write_osv(errata, osv, folder=folder, ecosystem=ecosystem))
-        data["osv_dir"] = str(osv / "advisories" / folder)
-    if oval is not None:
-        namespace = f"elforge.{ws.config.workspace.name.lower()}"
-        data["oval_definitions"] = write_oval(
-            errata, oval, namespace=namespace, product=ws.config.workspace.vendor
-        )
-        data["oval"] = str(oval)
-    if updateinfo is not None:
-        updateinfo.parent.mkdir(parents=True, exist_ok=True)
-        updateinfo.write_text(write_updateinfo(updates_for_export(errata, cfg.issuer)))
-        data["updateinfo"] = str(updateinfo)
-    doc = ReportDocument(
-        EXPORT_SCHEMA,
-        "Advisory export",
-        data,
-        summary=list(data.items()),
-        tables=[
-            Table(
-                "Advisories",
-                ["id", "reference", "packages"],
-                [[e.id, e.reference_id, len(e.packages)] for e in errata],
-            )
-        ],
-    )
     emit(doc, fmt, output)

@@ -32,7 +32,7 @@ from elforge.rpm.updateinfo import (
     UpdateReference,
 )
 from elforge.security.errata import Erratum, ErratumPackage
-from elforge.security.osv import osv_time
+from elforge.security.osv import osv_record
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -120,18 +120,9 @@ def to_osv(e: Erratum, ecosystem: str) -> dict[str, Any]:
         affected.append(entry)
     refs = [{"type": "ADVISORY", "url": e.references[0].url}] if e.references else []
     refs += [{"type": "WEB", "url": r.url} for r in e.references[1:] if r.url]
-    return {
-        "schema_version": "1.6.0",
-        "id": e.id,
-        "summary": e.title or e.id,
-        "details": e.description or "",
-        "published": osv_time(e.issued),
-        "modified": osv_time(e.updated or e.issued),
-        "related": list(e.cves),
-        "affected": affected,
-        "references": refs,
-        "database_specific": {"severity": e.severity, "reference": e.reference_id},
-    }
+    out = osv_record(e, affected, refs)
+    out["database_specific"] = {"severity": e.severity, "reference": e.reference_id}
+    return out
 
 
 def write_osv(errata: Iterable[Erratum], dest: Path, *, folder: str, ecosystem: str) -> list[Path]:

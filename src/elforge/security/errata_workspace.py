@@ -29,6 +29,13 @@ class GenerateRequest:
     since: datetime | None = None
 
 
+@dataclass
+class ExportRequest:
+    osv: Path | None = None  # a folder: DIR/advisories/<folder>/<ID>.json
+    oval: Path | None = None  # a file
+    updateinfo: Path | None = None  # a file
+
+
 def settings_for(ws: Workspace) -> ErrataSettings:
     cfg = ws.config.errata
     majors: frozenset[int] = frozenset()
@@ -54,10 +61,8 @@ def generate_in_workspace(
     repos = _paths(ws, req.repos, [ws.config.publish.dest], "--repo")
     feed = load_sources(refs, progress=progress)
     index = read_published(repos)
-    settings = settings_for(ws)
-    if not settings.majors:
-        settings = ErrataSettings(settings.id_scheme, settings.issuer, frozenset(index.majors()))
-    result = generate(list(feed.advisories.values()), index, settings, since=req.since)
+    # generate() falls back to the published repositories' majors when the dist names none
+    result = generate(list(feed.advisories.values()), index, settings_for(ws), since=req.since)
     times = PublishTimes(store)
     dated = [date_erratum(e, times) for e in result.errata]
     result.errata, result.changed = save_errata(store, dated)
@@ -112,6 +117,48 @@ def errata_document(
     summary: list[tuple[str, Any]] = [("advisories", len(result.errata)), *counts.items()]
     summary.append(("changed in the store", len(result.changed)))
     return ReportDocument(SCHEMA, "Rebuild advisories", data, findings, summary, [table])
+
+
+EXPORT_SCHEMA = "elforge.errata-export/1"
+
+
+def export_in_workspace(ws: Workspace, store: Store, req: ExportRequest) -> ReportDocument:
+    """Write the stored published advisories in the forms ``req`` asks for; the report."""
+    from elforge.rpm.updateinfo import write_updateinfo
+    from elforge.security.errata_export import updates_for_export, write_osv, write_oval
+    from elforge.security.errata_store import load_errata
+
+    errata = load_errata(store, status="published")
+    cfg, major = ws.config.errata, ws.config.workspace.dist.lstrip(".").removeprefix("el")
+    data: dict[str, Any] = {"advisories": len(errata), "osv_files": 0, "oval_definitions": 0}
+    if req.osv is not None:
+        folder = cfg.osv_folder or f"{ws.config.workspace.name.lower()}{major}"
+        ecosystem = cfg.ecosystem or f"{ws.config.workspace.vendor}:{major}"
+        data["osv_files"] = len(write_osv(errata, req.osv, folder=folder, ecosystem=ecosystem))
+        data["osv_dir"] = str(req.osv / "advisories" / folder)
+    if req.oval is not None:
+        namespace = f"elforge.{ws.config.workspace.name.lower()}"
+        data["oval_definitions"] = write_oval(
+            errata, req.oval, namespace=namespace, product=ws.config.workspace.vendor
+        )
+        data["oval"] = str(req.oval)
+    if req.updateinfo is not None:
+        req.updateinfo.parent.mkdir(parents=True, exist_ok=True)
+        req.updateinfo.write_text(write_updateinfo(updates_for_export(errata, cfg.issuer)))
+        data["updateinfo"] = str(req.updateinfo)
+    return ReportDocument(
+        EXPORT_SCHEMA,
+        "Advisory export",
+        data,
+        summary=list(data.items()),
+        tables=[
+            Table(
+                "Advisories",
+                ["id", "reference", "packages"],
+                [[e.id, e.reference_id, len(e.packages)] for e in errata],
+            )
+        ],
+    )
 
 
 def stored_updates(ws: Workspace) -> list[UpdateRecord]:

@@ -10,8 +10,10 @@ Red Hat advisory the record rebuilds).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from elforge.errors import FormatError, format_boundary
 from elforge.jsonfile import read_json
@@ -166,7 +168,34 @@ def advisory_to_osv(adv: Advisory, *, ecosystem: str) -> dict[str, Any]:
             }
         )
     refs = [{"type": r.type or "WEB", "url": r.url} for r in adv.references if r.url]
-    out: dict[str, Any] = {
+    out = osv_record(adv, affected, refs)
+    if adv.severity:
+        out["database_specific"] = {"severity": adv.severity}
+    return out
+
+
+class OsvSubject(Protocol):
+    """What an exported OSV record is made from (an Advisory, or the rebuild's Erratum)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def issued(self) -> datetime | None: ...
+    @property
+    def updated(self) -> datetime | None: ...
+    @property
+    def cves(self) -> Sequence[str]: ...
+
+
+def osv_record(
+    adv: OsvSubject, affected: list[dict[str, Any]], references: list[dict[str, str]]
+) -> dict[str, Any]:
+    """The OSV 1.6 fields every exported record has."""
+    return {
         "schema_version": "1.6.0",
         "id": adv.id,
         "summary": adv.title or adv.id,
@@ -175,11 +204,8 @@ def advisory_to_osv(adv: Advisory, *, ecosystem: str) -> dict[str, Any]:
         "modified": osv_time(adv.updated or adv.issued),
         "related": list(adv.cves),
         "affected": affected,
-        "references": refs,
+        "references": references,
     }
-    if adv.severity:
-        out["database_specific"] = {"severity": adv.severity}
-    return out
 
 
 def osv_time(value: Any) -> str | None:

@@ -2,7 +2,8 @@
 advisories that became publishable, record the timeline, notify the webhook.
 
 The pipeline runs through its public entry point (``run_pipeline`` with the package filter
-and every stage but publish); publishing is ``watch.publishing`` (see there why).
+and every stage but publish); publishing is the engine's publish stage, called from
+``watch.publishing`` because a cycle publishes again after it wrote advisories.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from elforge.errors import ElforgeError
-from elforge.security.errata_workspace import GenerateRequest, generate_in_workspace, stored_updates
+from elforge.security.errata_workspace import GenerateRequest, generate_in_workspace
 from elforge.store.db import Store
 from elforge.watch.poll import UpstreamState, poll_all
 from elforge.watch.publishing import publish_workspace
@@ -143,7 +144,7 @@ def _publish_and_errata(
     if not built:
         return
     try:
-        publish_workspace(ws, store, stored_updates(ws))
+        publish_workspace(ws, store)
         now = datetime.now(UTC)
         for e in built:  # recorded before the errata, which date themselves from it
             e.published = now
@@ -158,7 +159,7 @@ def _publish_and_errata(
             report.errata_changed = result.changed
             report.errors += result.errors[:20]
             if result.changed:
-                publish_workspace(ws, store, stored_updates(ws))
+                publish_workspace(ws, store)
             _attach_advisories(built, result.errata, set(result.changed))
     except ElforgeError as exc:
         report.errors.append(f"publish: {exc}")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from elforge.errors import ElforgeError, FetchError
 from elforge.proc import run_command
+from elforge.sources.local import local_folder
 from elforge.workspace.config import PackageEntry
 
 
@@ -55,10 +56,8 @@ def upstream_kind(entry: PackageEntry, root: Path) -> str:
     local = _local_path(url, root)
     if srpm:
         return "srpm-file" if local is not None else "srpm-http"
-    if local is not None and local.is_dir() and not url.endswith(".git"):
-        is_repo = (local / ".git").exists() or (local / "HEAD").is_file()
-        return "git" if is_repo else "folder"
-    return "git"
+    # the importer's own test, so a cycle polls the upstream the way the import reads it
+    return "folder" if local_folder(url, root) is not None else "git"
 
 
 def _poll_git(entry: PackageEntry, branch: str, timeout: float) -> tuple[str, datetime | None]:
