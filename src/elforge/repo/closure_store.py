@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from elforge.repo.closure import ClosureResult
 from elforge.store.db import Store
-from elforge.store.documents import StoredDocument, save_document
-
-CLOSURE_KIND = "repo-closure"
+from elforge.store.documents import CLOSURE_KIND, StoredDocument, save_document
 
 
 def save_closure(store: Store, result: ClosureResult) -> None:
