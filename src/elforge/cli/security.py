@@ -42,8 +42,7 @@ def _persist(
     from elforge.workspace.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    store = open_store(ws.store_url)
-    try:
+    with open_store(ws.store_url) as store:
         n = sum(
             save_advisories(store, f.advisories.values(), first_seen=first_seen or f.first_seen)
             for f in feeds
@@ -57,8 +56,6 @@ def _persist(
                 reference=", ".join(map(str, reference)),
                 rebuild=", ".join(map(str, rebuild)),
             )
-    finally:
-        store.close()
 
 
 def _load_readable(sources: list[Path]) -> Feed:
@@ -251,11 +248,8 @@ def _own_lag(workspace: Path | None) -> ReportDocument:
     from elforge.workspace.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    store = open_store(ws.store_url)
-    try:
+    with open_store(ws.store_url) as store:
         return own_lag_document(timeline(store))
-    finally:
-        store.close()
 
 
 @app.command("export")
