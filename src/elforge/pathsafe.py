@@ -31,6 +31,7 @@ __all__ = [
     "read_bytes",
     "read_nofollow",
     "regular_files",
+    "relative_parts",
     "rooted_target_leaves",
     "shown",
     "within",
@@ -43,7 +44,8 @@ class UnsafePathError(UnsafePayloadError):
     """A name that would leave its root, or pass through a link or a special file."""
 
 
-def _parts(rel: str | PurePosixPath, where: str | Path) -> tuple[str, ...]:
+def relative_parts(rel: str | PurePosixPath, where: str | Path) -> tuple[str, ...]:
+    """The components of a relative name; absolute, '..' and NUL are refused (naming ``where``)."""
     text = str(rel)
     if "\0" in text:
         raise UnsafePathError(f"name {shown(text)} contains a NUL byte", subject=where)
@@ -61,7 +63,7 @@ def inside(root: Path, rel: str | PurePosixPath, *, subject: str | Path | None =
     """
     where = subject if subject is not None else root
     path = root
-    parts = _parts(rel, where)
+    parts = relative_parts(rel, where)
     for i, part in enumerate(parts):
         path = path / part
         try:

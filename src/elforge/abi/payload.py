@@ -183,7 +183,7 @@ def _iter_tar(path: Path, elf_data: bool) -> Iterator[Entry]:
                 LIMITS.check_expansion(member.name, total, compressed, str(path))
                 name = "/" + str(PurePosixPath(member.name.lstrip("./") or "."))
                 if ".." in PurePosixPath(name).parts:
-                    raise UnsafePayloadError(f"member {member.name!r} escapes", subject=path)
+                    raise UnsafePayloadError(f"member {shown(member.name)} escapes", subject=path)
                 if member.issym():
                     yield Entry(name, member.mode | stat.S_IFLNK, 0, member.linkname, None)
                     continue

@@ -96,11 +96,8 @@ def _keep_closure(store_url: str, result: ClosureResult) -> None:
     from elforge.repo.closure_store import save_closure
     from elforge.store.db import open_store
 
-    store = open_store(store_url)
-    try:
+    with open_store(store_url) as store:
         save_closure(store, result)
-    finally:
-        store.close()
 
 
 @app.command("diff")
@@ -270,11 +267,8 @@ def _workspace_selection(ws: Workspace) -> PublishSelection:
     from elforge.engine.stages.publish import select_artifacts
     from elforge.store.db import open_store
 
-    store = open_store(ws.store_url)
-    try:
+    with open_store(ws.store_url) as store:
         selection = select_artifacts(store, [p.name for p in ws.config.packages])
-    finally:
-        store.close()
     if selection.unbuilt:
         info(f"not built yet, not published: {', '.join(selection.unbuilt)}")
     return selection

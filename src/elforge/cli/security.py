@@ -27,23 +27,35 @@ WorkspaceOption = Annotated[
 ]
 
 
-def _persist(workspace: Path | None, feeds: list[Feed], first_seen: FirstSeen | None) -> None:
+def _persist(
+    workspace: Path | None,
+    feeds: list[Feed],
+    first_seen: FirstSeen | None,
+    parity: tuple[ParityResult, list[Path], list[Path]] | None = None,
+) -> None:
+    """The feeds' advisories (and a parity result with its reference and rebuild sources)
+    in the workspace's store, opened once."""
     if workspace is None:
         return
-    from elforge.security.persist import save_advisories
+    from elforge.security.persist import save_advisories, save_parity
     from elforge.store.db import masked_url, open_store
     from elforge.workspace.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    store = open_store(ws.store_url)
-    try:
+    with open_store(ws.store_url) as store:
         n = sum(
             save_advisories(store, f.advisories.values(), first_seen=first_seen or f.first_seen)
             for f in feeds
         )
-    finally:
-        store.close()
-    info(f"stored {n} advisories in {masked_url(ws.store_url)}")
+        info(f"stored {n} advisories in {masked_url(ws.store_url)}")
+        if parity is not None:
+            result, reference, rebuild = parity
+            save_parity(
+                store,
+                result,
+                reference=", ".join(map(str, reference)),
+                rebuild=", ".join(map(str, rebuild)),
+            )
 
 
 def _load_readable(sources: list[Path]) -> Feed:
@@ -63,25 +75,6 @@ def _load_readable(sources: list[Path]) -> Feed:
             )
         merged.extend(feed)
     return merged
-
-
-def _persist_parity(
-    workspace: Path, result: ParityResult, reference: list[Path], rebuild: list[Path]
-) -> None:
-    from elforge.security.persist import save_parity
-    from elforge.store.db import open_store
-    from elforge.workspace.workspace import Workspace
-
-    store = open_store(Workspace.open(workspace).store_url)
-    try:
-        save_parity(
-            store,
-            result,
-            reference=", ".join(map(str, reference)),
-            rebuild=", ".join(map(str, rebuild)),
-        )
-    finally:
-        store.close()
 
 
 def _report_errors(feed: Feed) -> None:
@@ -135,9 +128,7 @@ def parity(
     _report_errors(rebuild_feed)
     shipped = load_shipped(repo) if repo else None
     result = compute_parity(ref_feed, rebuild_feed, shipped)
-    _persist(workspace, [ref_feed, rebuild_feed], None)
-    if workspace is not None:
-        _persist_parity(workspace, result, reference, rebuild)
+    _persist(workspace, [ref_feed, rebuild_feed], None, (result, reference, rebuild))
     doc = parity_document(
         result,
         reference=", ".join(map(str, reference)),
@@ -257,11 +248,8 @@ def _own_lag(workspace: Path | None) -> ReportDocument:
     from elforge.workspace.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    store = open_store(ws.store_url)
-    try:
+    with open_store(ws.store_url) as store:
         return own_lag_document(timeline(store))
-    finally:
-        store.close()
 
 
 @app.command("export")

@@ -150,8 +150,10 @@ class ActionContext:
 
 
 def safe_relative(rel: str, *, what: str) -> PurePosixPath:
-    """Refuse absolute paths and '..' components: configs never reach outside their trees."""
-    p = PurePosixPath(rel)
-    if p.is_absolute() or ".." in p.parts:
-        raise ConfigError(f"{what} path '{rel}' leaves its folder (absolute or '..')")
-    return p
+    """Refuse absolute paths and '..' components: configs never reach outside their trees.
+    pathsafe's rule (the name echoed bounded), reported as a config error."""
+    try:
+        pathsafe.relative_parts(rel, what)
+    except pathsafe.UnsafePathError as exc:
+        raise ConfigError(f"{what} path {exc.problem}") from None
+    return PurePosixPath(rel)

@@ -78,6 +78,19 @@ def run_add_patch(action: AddPatch, ctx: ActionContext, index: int) -> Step:
     return step
 
 
+def _lookaside_dir(ctx: ActionContext) -> Path:
+    """The tree's ``.elforge-lookaside/`` (which the import stage's cache picks up)."""
+    store = pathsafe.inside(ctx.tree, ".elforge-lookaside")
+    store.mkdir(exist_ok=True)
+    return store
+
+
+def _move_to_lookaside(ctx: ActionContext, path: Path, store: Path) -> None:
+    """Record ``path``'s digest in the lookaside metadata and move its content out of git."""
+    lookaside.record(ctx.tree, ctx.rel(path), path)
+    os.replace(path, pathsafe.inside(store, path.name, subject=ctx.tree))
+
+
 def run_add_source(action: AddSource, ctx: ActionContext) -> Step:
     if action.lookaside is not None:
         # srpmproc: SOURCES/<name or digest>, kept out of git (lookaside) like the tarballs
@@ -85,10 +98,7 @@ def run_add_source(action: AddSource, ctx: ActionContext) -> Step:
         step = Step(changed=1, files=[ctx.rel(dest)])
         meta = lookaside.metadata_file(ctx.tree)
         if meta is not None:
-            lookaside.record(ctx.tree, ctx.rel(dest), dest)
-            store = pathsafe.inside(ctx.tree, ".elforge-lookaside")
-            store.mkdir(exist_ok=True)
-            os.replace(dest, pathsafe.inside(store, dest.name, subject=ctx.tree))
+            _move_to_lookaside(ctx, dest, _lookaside_dir(ctx))
             step.files.append(ctx.rel(meta))
     elif action.source is None:
         assert action.name is not None
@@ -211,8 +221,7 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
     if meta is None:
         raise ConfigError("the tree has no lookaside metadata file (sources or .NAME.metadata)")
     paths = _lookaside_inputs(action, ctx)
-    store = pathsafe.inside(ctx.tree, ".elforge-lookaside")
-    store.mkdir(exist_ok=True)
+    store = _lookaside_dir(ctx)
     step = Step()
     if action.tar:
         if not action.archive_name:
@@ -229,8 +238,7 @@ def run_lookaside(action: LookasideStore, ctx: ActionContext) -> Step:
             copies.append(ctx.write(ctx.sources / p.name, pathsafe.read_nofollow(p)))
         paths = copies
     for p in paths:
-        lookaside.record(ctx.tree, ctx.rel(p), p)
-        os.replace(p, pathsafe.inside(store, p.name, subject=ctx.tree))
+        _move_to_lookaside(ctx, p, store)
         step.files.append(ctx.rel(p))
         step.changed += 1
     step.files.append(ctx.rel(meta))

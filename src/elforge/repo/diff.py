@@ -272,7 +272,7 @@ class _DepKey:
 
 
 def _dep_delta(
-    ref: RepoPackage, cand: RepoPackage, key: _DepKey, required_files: set[str]
+    ref: RepoPackage, cand: RepoPackage, key: _DepKey, required_files: set[str] | frozenset[str]
 ) -> DepDelta:
     rp = {key(d) for d in ref.provides} | (required_files.intersection(ref.files))
     cp = {key(d) for d in cand.provides} | (required_files.intersection(cand.files))
@@ -292,7 +292,7 @@ def _pairs(
     ref: dict[tuple[str, str], Any],
     cand: dict[tuple[str, str], Any],
     deps: bool,
-    required_files: set[str] = frozenset(),  # type: ignore[assignment]
+    required_files: set[str] | frozenset[str] = frozenset(),
 ) -> list[PackageDiff]:
     key = _DepKey()
     out: list[PackageDiff] = []

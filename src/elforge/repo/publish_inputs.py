@@ -14,13 +14,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from elforge.errors import ConfigError, FormatError
+from elforge.errors import ConfigError, FormatError, shown
 from elforge.rpm.modules import read_modules
 from elforge.rpm.nevra import NEVRA
 from elforge.rpm.updateinfo import read_updateinfo
 
 REPO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
-SHOWN = 60  # characters of a refused name echoed back
 
 # binary packages that EL ships in the debug repositories
 DEBUG_SUFFIXES = ("-debuginfo", "-debugsource")
@@ -29,9 +28,8 @@ DEBUG_SUFFIXES = ("-debuginfo", "-debugsource")
 def validate_repo_name(name: str, subject: str | Path) -> str:
     """``name`` when it is a repository name (letters, digits, ``._+-``, no ``..``)."""
     if not REPO_NAME.fullmatch(name) or ".." in name:
-        shown = repr(name[:SHOWN]) + ("…" if len(name) > SHOWN else "")
         raise ConfigError(
-            f"repository name {shown} is not a name (letters, digits and ._+- only; "
+            f"repository name {shown(name)} is not a name (letters, digits and ._+- only; "
             "no '/', no '..')",
             subject=subject,
         )

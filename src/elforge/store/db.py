@@ -26,7 +26,8 @@ from elforge.store.sqlitefile import (
 
 
 class Store:
-    """An engine plus a session factory; ``with store.session() as s, s.begin(): ...``."""
+    """An engine plus a session factory; ``with store.session() as s, s.begin(): ...``.
+    ``with open_store(url) as store:`` closes it at the end."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -37,6 +38,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
 
 def masked_url(url: str | URL) -> str:
