@@ -13,7 +13,7 @@ from elforge.report.model import ReportDocument
 from elforge.report.render import OutputFormat
 from elforge.security.firstseen import FirstSeen, read_first_seen_csv, read_first_seen_git
 from elforge.security.parity import ParityResult
-from elforge.security.sources import Feed
+from elforge.security.sources import Feed, load_sources
 
 app = typer.Typer(
     name="security",
@@ -56,25 +56,6 @@ def _persist(
                 reference=", ".join(map(str, reference)),
                 rebuild=", ".join(map(str, rebuild)),
             )
-
-
-def _load_readable(sources: list[Path]) -> Feed:
-    """Each source's advisories; a source of which no file could be read is an error, not
-    an empty feed (an unreadable reference must not pass as "no CVEs")."""
-    from elforge.errors import FormatError
-    from elforge.security.sources import load_source
-
-    merged = Feed(source=", ".join(str(s) for s in sources))
-    for src in sources:
-        feed = load_source(src, progress=progress())
-        if feed.errors and not feed.advisories and not feed.statements:
-            raise FormatError(
-                f"nothing could be read: {len(feed.errors)} unreadable file(s), the first: "
-                f"{feed.errors[0]}",
-                subject=src,
-            )
-        merged.extend(feed)
-    return merged
 
 
 def _report_errors(feed: Feed) -> None:
@@ -122,8 +103,8 @@ def parity(
     from elforge.security.parity import compute_parity, parity_document
     from elforge.security.shipped import load_shipped
 
-    ref_feed = _load_readable(reference)
-    rebuild_feed = _load_readable(rebuild)
+    ref_feed = load_sources(reference, progress=progress())
+    rebuild_feed = load_sources(rebuild, progress=progress())
     _report_errors(ref_feed)
     _report_errors(rebuild_feed)
     shipped = load_shipped(repo) if repo else None
@@ -203,7 +184,7 @@ def lag(
         raise typer.BadParameter("give --rebuild SRC, or --own with --workspace")
     if first_seen_csv is not None and git is not None:
         raise typer.BadParameter("give --first-seen or --git, not both")
-    feed = _load_readable([rebuild])
+    feed = load_sources([rebuild], progress=progress())
     _report_errors(feed)
     if first_seen_csv is not None:
         first_seen = read_first_seen_csv(first_seen_csv)
@@ -216,7 +197,7 @@ def lag(
             "no first-seen times: give --first-seen CSV or --git REPO (or a git --rebuild)",
             subject=rebuild,
         )
-    ref_feed = _load_readable(reference) if reference else None
+    ref_feed = load_sources(reference, progress=progress()) if reference else None
     if ref_feed is not None:
         _report_errors(ref_feed)
     report = compute_lag(
@@ -272,7 +253,7 @@ def export(
 
     if updateinfo is None and osv_dir is None:
         raise typer.BadParameter("give --updateinfo FILE and/or --osv DIR")
-    feed = _load_readable(rebuild)
+    feed = load_sources(rebuild, progress=progress())
     _report_errors(feed)
     result = export_advisories(
         feed.advisories.values(), updateinfo=updateinfo, osv_dir=osv_dir, ecosystem=ecosystem

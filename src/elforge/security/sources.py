@@ -210,7 +210,16 @@ def load_source(src: Path, *, progress: Progress = NO_PROGRESS) -> Feed:
 
 
 def load_sources(srcs: list[Path], *, progress: Progress = NO_PROGRESS) -> Feed:
+    """Each source's advisories merged; a source of which no file could be read is an error,
+    not an empty feed (an unreadable reference must not pass as "no CVEs")."""
     feed = Feed(source=", ".join(str(s) for s in srcs))
     for src in srcs:
-        feed.extend(load_source(src, progress=progress))
+        part = load_source(src, progress=progress)
+        if part.errors and not part.advisories and not part.statements:
+            raise FormatError(
+                f"nothing could be read: {len(part.errors)} unreadable file(s), the first: "
+                f"{part.errors[0]}",
+                subject=src,
+            )
+        feed.extend(part)
     return feed
