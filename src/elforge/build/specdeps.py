@@ -235,6 +235,7 @@ class SpecDepsCache:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"version": CACHE_VERSION, "entries": self.entries}))
         os.replace(tmp, self.path)
+        self.dirty = False  # make_plan saves after each read; write only what is new
 
 
 @dataclass(frozen=True)
