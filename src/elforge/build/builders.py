@@ -47,7 +47,7 @@ from elforge.build.rootbuild import (
 from elforge.build.sandbox import have_bwrap, sandboxed
 from elforge.build.scratch import scratch_folder
 from elforge.errors import ElforgeError, FormatError, ToolError
-from elforge.proc import LoggedPopen
+from elforge.proc import LoggedPopen, run_command
 from elforge.rpm.header import RpmHeader, read_header
 
 BuilderName = Literal["rpmbuild", "mock"]
@@ -218,7 +218,7 @@ CHECKED_GUARDIAN = '[ "$PPID" = "$1" ] || exit 1; shift; ' + GUARDIAN
 def _setpriv_pdeathsig() -> bool:
     if shutil.which("setpriv") is None:
         return False
-    proc = subprocess.run(["setpriv", "--help"], capture_output=True, text=True, check=False)
+    proc = run_command(["setpriv", "--help"], capture_output=True, text=True)
     return "--pdeathsig" in proc.stdout
 
 
