@@ -120,11 +120,13 @@ def stage_patch(spec: PackageSpec, ctx: Context) -> StageOutcome:
     th = tree_hash(tmp)
     dest = ws / "trees" / name / f"patched-{th[:20]}"
     place_tree(tmp, dest)
+    # a config that changed nothing leaves the imported tree, whose NVR is known already
+    same = th == imported.tree_hash
     output = {
         "tree": str(dest),
         "tree_hash": th,
         "config": str(config),
-        "nvr": spec_nvr(dest, settings.dist),
+        "nvr": imported.nvr if same else spec_nvr(dest, settings.dist),
         "result": detail,
     }
     return inputs.outcome(status, output, started=started)
