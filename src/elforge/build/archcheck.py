@@ -22,7 +22,7 @@ from pathlib import Path
 
 from elforge.elf.reader import read_identity
 from elforge.errors import FormatError, ToolError
-from elforge.rpm.header import read_header
+from elforge.rpm.header import RpmHeader, read_header
 from elforge.rpm.payload import iter_members
 
 # host architecture -> target architectures rpmbuild makes natively on it
@@ -111,10 +111,11 @@ def check_target_arch(builder: str, arch: str | None, mock_config: str | None) -
         )
 
 
-def foreign_elf_members(rpm: Path) -> list[str]:
+def foreign_elf_members(rpm: Path, header: RpmHeader | None = None) -> list[str]:
     """The ELF files of ``rpm`` whose machine does not match its architecture header,
-    each as ``path (machine)``; empty for noarch, source and unknown architectures."""
-    header = read_header(rpm)
+    each as ``path (machine)``; empty for noarch, source and unknown architectures.
+    ``header`` is ``rpm``'s header when the caller has read it already."""
+    header = header or read_header(rpm)
     arch = header.nevra.arch
     if header.is_source or arch not in ELF_MACHINES:
         return []

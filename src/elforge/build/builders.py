@@ -47,8 +47,8 @@ from elforge.build.rootbuild import (
 from elforge.build.sandbox import have_bwrap, sandboxed
 from elforge.build.scratch import scratch_folder
 from elforge.errors import ElforgeError, FormatError, ToolError
-from elforge.proc import LoggedPopen
-from elforge.rpm.header import read_header
+from elforge.proc import LoggedPopen, run_command
+from elforge.rpm.header import RpmHeader, read_header
 
 BuilderName = Literal["rpmbuild", "mock"]
 
@@ -218,7 +218,7 @@ CHECKED_GUARDIAN = '[ "$PPID" = "$1" ] || exit 1; shift; ' + GUARDIAN
 def _setpriv_pdeathsig() -> bool:
     if shutil.which("setpriv") is None:
         return False
-    proc = subprocess.run(["setpriv", "--help"], capture_output=True, text=True, check=False)
+    proc = run_command(["setpriv", "--help"], capture_output=True, text=True)
     return "--pdeathsig" in proc.stdout
 
 
@@ -267,35 +267,35 @@ def _define_args(macros: dict[str, str]) -> list[str]:
     return args
 
 
-def _query_nevras(paths: list[Path]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for path in paths:
-        try:
-            header = read_header(path)
-        except FormatError as exc:
-            raise BuildFailed(f"an output is not a readable RPM: {exc}") from None
-        nevra = header.nevra
-        arch = "src" if header.is_source else nevra.arch
-        epoch = f"{nevra.epoch}:" if nevra.epoch else ""
-        out[path.name] = f"{nevra.name}-{epoch}{nevra.version}-{nevra.release}.{arch}"
-    return out
+def _read_headers(paths: list[Path]) -> dict[Path, RpmHeader]:
+    """Each output's header, read once for both the machine check and the store."""
+    try:
+        return {path: read_header(path) for path in paths}
+    except FormatError as exc:
+        raise BuildFailed(f"an output is not a readable RPM: {exc}") from None
 
 
-def _store_all(paths: list[Path], store: ArtifactStore) -> list[BuiltFile]:
-    nevras = _query_nevras(paths)
+def _nevra(header: RpmHeader) -> str:
+    nevra = header.nevra
+    arch = "src" if header.is_source else nevra.arch
+    epoch = f"{nevra.epoch}:" if nevra.epoch else ""
+    return f"{nevra.name}-{epoch}{nevra.version}-{nevra.release}.{arch}"
+
+
+def _store_all(headers: dict[Path, RpmHeader], store: ArtifactStore) -> list[BuiltFile]:
     files = []
-    for path in sorted(paths, key=lambda p: p.name):
+    for path in sorted(headers, key=lambda p: p.name):
         stored = store.put(path)
         files.append(
-            BuiltFile(path.name, nevras[path.name], stored.sha256, stored.size, stored.path)
+            BuiltFile(path.name, _nevra(headers[path]), stored.sha256, stored.size, stored.path)
         )
     return files
 
 
-def _check_machines(rpms: list[Path]) -> None:
+def _check_machines(headers: dict[Path, RpmHeader]) -> None:
     """An RPM whose ELF files are for another machine than its arch header is a failure."""
-    for rpm in rpms:
-        foreign = foreign_elf_members(rpm)
+    for rpm, header in headers.items():
+        foreign = foreign_elf_members(rpm, header)
         if foreign:
             more = f" and {len(foreign) - 3} more" if foreign[3:] else ""
             listed = ", ".join(foreign[:3]) + more
@@ -453,10 +453,11 @@ def build_tree(
             rpms = [p for p in sorted(outdir.rglob("*.rpm")) if not p.name.endswith(".src.rpm")]
             if rc != 0 or not rpms:
                 raise BuildFailed(f"{argv[0]} failed (exit {rc})" if rc else "no RPMs produced")
-            _check_machines(rpms)
-            srpm_file = _store_all([srpm], store)[0]
+            headers = _read_headers(rpms)
+            _check_machines(headers)
+            srpm_file = _store_all(_read_headers([srpm]), store)[0]
             result.srpm = srpm_file
-            result.rpms = _store_all(rpms, store)
+            result.rpms = _store_all(headers, store)
             result.nvr = srpm_file.nevra.removesuffix(".src")
             result.status = "built"
         except (BuildFailed, FormatError, ToolError) as exc:

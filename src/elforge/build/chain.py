@@ -9,7 +9,6 @@ binaries; the engine runs the same waves with its stages, store and executors.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ from elforge.build.builders import BuildOptions, BuildResult, find_spec
 from elforge.build.plan import BuildPlan, PlanPackage, PlanSettings, make_plan
 from elforge.build.rootbuild import RootOptions
 from elforge.errors import ToolError
+from elforge.proc import run_command
 
 BuildFn = Callable[[str, Path, BuildOptions], BuildResult]
 
@@ -35,7 +35,7 @@ def _createrepo(repo: Path, *, update: bool) -> None:
     if shutil.which("createrepo_c") is None:
         raise ToolError("createrepo_c is not installed", subject="createrepo_c")
     argv = ["createrepo_c", "-q", "--no-database", *(["--update"] if update else []), str(repo)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    proc = run_command(argv, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
         raise ToolError(f"createrepo_c failed: {tail[0][:300]}", subject=repo)

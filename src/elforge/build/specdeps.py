@@ -29,6 +29,7 @@ from typing import TextIO
 
 from elforge.build.sandbox import have_bwrap, sandboxed
 from elforge.errors import FormatError
+from elforge.proc import run_command
 
 _MAX_SPEC_BYTES = 4 << 20  # a spec larger than this is refused, not parsed
 _MAX_ERROR = 300
@@ -102,9 +103,7 @@ def rpmspec_error(query: SpecQuery) -> str:
     for key, value in (*query.macros, ("_sourcedir", str(query.sourcedir))):
         argv += ["--define", f"{key} {value}"]
     try:
-        proc = subprocess.run(
-            [*argv, str(query.spec)], capture_output=True, text=True, timeout=60, check=False
-        )
+        proc = run_command([*argv, str(query.spec)], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"rpmspec did not run: {exc}"
     lines = [ln for ln in proc.stderr.splitlines() if "error" in ln.lower()] or [proc.stderr]
@@ -180,9 +179,7 @@ def _run_worker(queries: list[SpecQuery]) -> list[SpecDeps | str]:
     while len(results) < len(queries):
         todo = queries[len(results) :]
         payload = json.dumps([_query_json(q) for q in todo])
-        proc = subprocess.run(
-            _worker_argv(), input=payload, capture_output=True, text=True, check=False
-        )
+        proc = run_command(_worker_argv(), input=payload, capture_output=True, text=True)
         for line in proc.stdout.splitlines()[: len(todo)]:
             data = json.loads(line)
             ok = data.get("ok")
@@ -235,6 +232,7 @@ class SpecDepsCache:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"version": CACHE_VERSION, "entries": self.entries}))
         os.replace(tmp, self.path)
+        self.dirty = False  # make_plan saves after each read; write only what is new
 
 
 @dataclass(frozen=True)

@@ -170,11 +170,6 @@ def _domain_rows(session: Session, pkg: Package, branch: str, outcome: StageOutc
         )
 
 
-def record_package(store: Store, run_id: int, branch: str, result: PackageResult) -> None:
-    """Write one package's fresh outcomes (reused ones are already there), atomically."""
-    record_packages(store, run_id, branch, [result])
-
-
 def record_packages(store: Store, run_id: int, branch: str, results: list[PackageResult]) -> None:
     """Write packages' outcomes in one transaction (the coordinator's settled packages)."""
     with store.session() as session, session.begin():

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from elforge.engine.record import GLOBAL
 from elforge.engine.summary import CHAIN_STAGES, drift_hint, problem_text, with_hint
 from elforge.report.model import Finding, ReportDocument, Severity, Table
 from elforge.store.db import open_store
@@ -115,9 +116,9 @@ def status_document(ws: Workspace) -> ReportDocument:
     """The workspace's state from the store, as an ``elforge.status/1`` report."""
     latest, last_run = _load(ws)
     configured = [p.name for p in ws.config.packages]
-    names = [*configured, *sorted(set(latest) - set(configured) - {"*"})]
+    names = [*configured, *sorted(set(latest) - set(configured) - {GLOBAL})]
     packages = [_package(n, package_states(latest.get(n, {}))) for n in names]
-    publish = latest.get("*", {}).get("publish")
+    publish = latest.get(GLOBAL, {}).get("publish")
     data = {
         "workspace": str(ws.root),
         "last_run": last_run,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from elforge.build.builders import find_spec
 from elforge.build.chain import add_to_repository, ensure_repository
-from elforge.build.plan import BuildPlan, PlanPackage, make_plan
+from elforge.build.plan import BuildPlan, PlanPackage, PlanSettings, make_plan
 from elforge.build.rootbuild import RootOptions
 from elforge.engine.executors import Executor
 from elforge.engine.planning import buildroot_repository, external_repos, plan_settings
@@ -50,17 +50,19 @@ class _Waves:
     prepared: dict[str, PackageResult]
     specs: dict[str, PackageSpec]
     on_result: OnResult
+    external: tuple[str, ...]  # [build] buildroot_repos, after the workspace's own
+    host: tuple[str, ...]  # the BuildRequires the host meets
     reasons: dict[str, str] = field(default_factory=dict)
     build_hash: dict[str, str] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
     wave_rpms: list[tuple[Path, str]] = field(default_factory=list)
 
-    def spec_for(self, name: str, external: tuple[str, ...], host: tuple[str, ...]) -> PackageSpec:
+    def spec_for(self, name: str) -> PackageSpec:
         spec = self.specs[name]
         build = spec.settings.build
         root = RootOptions(
-            repos=(str(buildroot_repository(self.ws)), *external),
-            host_provides=host,
+            repos=(str(buildroot_repository(self.ws)), *self.external),
+            host_provides=self.host,
             arch=build.arch or "x86_64",
             cache_dir=self.ws.cache_dir / "buildroot-repos",
             needs=tuple((n, self.build_hash[n]) for n in self.plan.needs.get(name, ())),
@@ -93,7 +95,6 @@ class _Waves:
         self.on_result(not_built(self.prepared[name], reason))
 
     def wave_specs(self, wave: tuple[str, ...]) -> list[PackageSpec]:
-        settings = plan_settings(self.ws)
         todo = []
         for name in wave:
             broken = [n for n in self.plan.needs.get(name, ()) if n in self.failed]
@@ -102,11 +103,13 @@ class _Waves:
                 self.failed.add(name)
                 self.skip(name, f"BuildRequires from {', '.join(sorted(set(broken)))}, not built")
             else:
-                todo.append(self.spec_for(name, external_repos(self.ws), settings.host_provides))
+                todo.append(self.spec_for(name))
         return todo
 
 
-def _planned(ws: Workspace, prepared: dict[str, PackageResult]) -> tuple[BuildPlan, dict[str, str]]:
+def _planned(
+    settings: PlanSettings, prepared: dict[str, PackageResult]
+) -> tuple[BuildPlan, dict[str, str]]:
     """The plan of every package whose import/patch succeeded, and why others cannot be."""
     packages: list[PlanPackage] = []
     reasons: dict[str, str] = {}
@@ -121,7 +124,7 @@ def _planned(ws: Workspace, prepared: dict[str, PackageResult]) -> tuple[BuildPl
             reasons[name] = str(exc)
             continue
         packages.append(PlanPackage(name, layout.spec, layout.sourcedir))
-    plan = make_plan(packages, plan_settings(ws))
+    plan = make_plan(packages, settings)
     return plan, {**plan.not_buildable(), **reasons}
 
 
@@ -144,8 +147,12 @@ def run_in_waves(
         replace(s, stages=tuple(st for st in s.stages if st[0] in BEFORE_PLANNING)) for s in specs
     ]
     run_tasks(keep, executor, before, BEFORE_PLANNING[0])
-    plan, reasons = _planned(ws, prepared)
-    state = _Waves(ws, plan, prepared, {s.name: s for s in specs}, on_result)
+    settings = plan_settings(ws)
+    plan, reasons = _planned(settings, prepared)
+    by_name = {s.name: s for s in specs}
+    state = _Waves(
+        ws, plan, prepared, by_name, on_result, external_repos(ws), settings.host_provides
+    )
     for name, result in prepared.items():
         last = list(result.outcomes.values())[-1]
         if last.stops_chain:

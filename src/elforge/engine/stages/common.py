@@ -1,4 +1,4 @@
-"""What the stages share: atomic placement of trees and files, and the spec's NVR."""
+"""What the stages share: atomic writes of files, and the digest of a file or tree."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ import uuid
 from pathlib import Path
 
 from elforge.build.hashing import file_sha256, tree_hash
-from elforge.sources.local import place_tree, scratch, tree_nvr
 
-__all__ = ["path_digest", "place_tree", "scratch", "spec_nvr", "write_atomic"]
-
-spec_nvr = tree_nvr
+__all__ = ["path_digest", "write_atomic"]
 
 
 def write_atomic(path: Path, text: str) -> None:

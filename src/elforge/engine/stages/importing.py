@@ -7,9 +7,8 @@ from typing import Any
 
 from elforge.build.hashing import tree_hash
 from elforge.engine.protocol import Context, PackageSpec, StageInputs, StageOutcome
-from elforge.engine.stages.common import place_tree, scratch, spec_nvr
 from elforge.errors import FormatError
-from elforge.sources.local import copy_folder, local_folder
+from elforge.sources.local import copy_folder, local_folder, place_tree, scratch, tree_nvr
 
 
 def _tree_exists(prev: StageOutcome) -> bool:
@@ -42,7 +41,7 @@ def stage_import(spec: PackageSpec, ctx: Context) -> StageOutcome:
         "commit": None,
         "tree": str(dest),
         "tree_hash": th,
-        "nvr": spec_nvr(dest, spec.settings.dist),
+        "nvr": tree_nvr(dest, spec.settings.dist),
         "sources": [],
     }
     return inputs.outcome("imported", output, started=started)

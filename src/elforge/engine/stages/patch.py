@@ -10,9 +10,9 @@ from typing import Any
 
 from elforge.build.hashing import file_sha256, inputs_hash, tree_hash
 from elforge.engine.protocol import Context, PackageSpec, StageInputs, StageOutcome
-from elforge.engine.stages.common import place_tree, scratch, spec_nvr
 from elforge.errors import ElforgeError
 from elforge.patching.loading import locate
+from elforge.sources.local import place_tree, scratch, tree_nvr
 
 
 def find_patch_config(configs: Path | None, release: str, name: str) -> Path | None:
@@ -120,11 +120,13 @@ def stage_patch(spec: PackageSpec, ctx: Context) -> StageOutcome:
     th = tree_hash(tmp)
     dest = ws / "trees" / name / f"patched-{th[:20]}"
     place_tree(tmp, dest)
+    # a config that changed nothing leaves the imported tree, whose NVR is known already
+    same = th == imported.tree_hash
     output = {
         "tree": str(dest),
         "tree_hash": th,
         "config": str(config),
-        "nvr": spec_nvr(dest, settings.dist),
+        "nvr": imported.nvr if same else tree_nvr(dest, settings.dist),
         "result": detail,
     }
     return inputs.outcome(status, output, started=started)
